@@ -1,0 +1,12 @@
+/** symtensor: the public API. */
+import "./ir/ops/elementwise.js";
+
+export { type DType, DTYPES } from "./ir/dtype.js";
+export * from "./ir/errors.js";
+export type { TensorType } from "./ir/types.js";
+export { NDArray, type NestedList } from "./interop/ndarray.js";
+export { Tensor, EagerTensor, type Device } from "./trace/tensor.js";
+export { setStrictDtypes, getStrictDtypes } from "./trace/config.js";
+export { tensor, zeros, ones, full, zerosLike, onesLike, arange, linspace, eye, type TensorData, type TensorOptions, type NestedArray } from "./trace/create.js";
+export type { TensorLike } from "./trace/promote.js";
+export * from "./trace/ops/elementwise.js";

@@ -1,0 +1,81 @@
+/**
+ * The one op registry. Every op is defined once here (name, attribute schema, shape/dtype rule,
+ * scalar code template for elementwise ops); dispatch, backends, and later the IR verifier,
+ * printer and passes all learn about ops from these entries and never switch on op names.
+ */
+import type { DType } from "./dtype.js";
+import { ValueError } from "./errors.js";
+import type { TensorType } from "./types.js";
+
+export type AttrValue = number | string | boolean | null | readonly AttrValue[] | { readonly [k: string]: AttrValue };
+export type Attrs = { readonly [k: string]: AttrValue };
+
+export type OpKind =
+  | "elementwise" // pointwise over broadcast operands: fusible, has a scalar template
+  | "reduction" // reduces axes of one operand
+  | "scan" // cumulative ops along one axis
+  | "shape" // moves or copies elements without arithmetic
+  | "index" // data-dependent addressing (gather, oneHot)
+  | "matmul"
+  | "conv"
+  | "pool"
+  | "creation"; // no tensor operands (iota, constants, random bits)
+
+export interface ScalarContext {
+  /** dtypes of the operands, after promotion */
+  readonly inputs: readonly DType[];
+  readonly output: DType;
+}
+
+export interface OpDef {
+  readonly name: string;
+  readonly kind: OpKind;
+  /** Number of tensor operands, or "variadic" (concat). */
+  readonly arity: number | "variadic";
+  readonly doc: string;
+  /** Shape and dtype rule. Throws ShapeError/DTypeError/ValueError naming the op and argument. */
+  infer(inputs: readonly TensorType[], attrs: Attrs): TensorType[];
+  /**
+   * Elementwise ops only: a JavaScript expression computing one output element from the operand
+   * expressions `args`. Helpers from scalar-math are available as `M.name(...)`. The result is
+   * stored into a typed array of the output dtype, which performs the final rounding.
+   */
+  scalar?(args: readonly string[], ctx: ScalarContext, attrs: Attrs): string;
+}
+
+const REGISTRY = new Map<string, OpDef>();
+
+export function defineOp(def: OpDef): OpDef {
+  if (REGISTRY.has(def.name)) throw new Error(`op ${def.name} is defined twice`);
+  if (def.kind === "elementwise" && !def.scalar) throw new Error(`elementwise op ${def.name} needs a scalar template`);
+  REGISTRY.set(def.name, def);
+  return def;
+}
+
+export function getOp(name: string): OpDef {
+  const def = REGISTRY.get(name);
+  if (!def) throw new ValueError(`unknown op "${name}"`);
+  return def;
+}
+
+export function hasOp(name: string): boolean {
+  return REGISTRY.has(name);
+}
+
+export function listOps(): OpDef[] {
+  return [...REGISTRY.values()];
+}
+
+/** Reads an attribute with a type check, so a malformed IR or call gets a clear error. */
+export function attr<T extends AttrValue>(attrs: Attrs, name: string, op: string, check: (v: AttrValue) => v is T): T {
+  const v = attrs[name];
+  if (v === undefined || !check(v)) {
+    throw new ValueError(`${op}: attribute "${name}" is missing or malformed (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+export const isNum = (v: AttrValue): v is number => typeof v === "number";
+export const isStr = (v: AttrValue): v is string => typeof v === "string";
+export const isBoolAttr = (v: AttrValue): v is boolean => typeof v === "boolean";
+export const isNumList = (v: AttrValue): v is readonly number[] => Array.isArray(v) && v.every((x) => typeof x === "number");

@@ -1,0 +1,213 @@
+/** Building tensors from host data, and the creation functions (zeros, arange, eye...). */
+import { allocate, type DType, dtypeOfTypedArray, isFloat, parseDType, type TypedArray } from "../ir/dtype.js";
+import { DTypeError, ValueError } from "../ir/errors.js";
+import { checkShape, describe, sizeOf } from "../ir/shape.js";
+import { convertScalar, NDArray } from "../interop/ndarray.js";
+import { checkDevice } from "./device.js";
+import { EagerTensor, type Device, Tensor } from "./tensor.js";
+
+export type NestedArray = number | boolean | readonly NestedArray[];
+/** Anything `tensor()` accepts. */
+export type TensorData = NestedArray | TypedArray | ArrayBufferView | NDArray | Tensor;
+
+export interface TensorOptions {
+  dtype?: DType;
+  device?: Device;
+}
+
+interface HostData {
+  values: ArrayLike<number>;
+  shape: number[];
+  /** The dtype the data has on its own (NDArray/TypedArray/Tensor), or its default for JS values. */
+  dtype: DType;
+  /** JS numbers and booleans (not typed data): checked for range when converted. */
+  fromJs: boolean;
+}
+
+/** Reads nested JS arrays into a flat list and a shape, rejecting ragged or non-numeric data. */
+export function readNested(data: NestedArray, where: string): { values: number[]; shape: number[]; allBool: boolean } {
+  const shape: number[] = [];
+  let probe: unknown = data;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = probe[0];
+  }
+  const values: number[] = [];
+  let allBool = true;
+  const walk = (x: unknown, axis: number, path: string): void => {
+    if (axis === shape.length) {
+      if (typeof x === "number") {
+        allBool = false;
+        values.push(x);
+      } else if (typeof x === "boolean") values.push(x ? 1 : 0);
+      else if (Array.isArray(x)) throw new ValueError(`${where}: ragged nested array: element ${path} is an array, but its siblings are scalars (expected shape [${shape.join(",")}])`, "ST405");
+      else throw new ValueError(`${where}: element ${path} is ${describe(x)}; tensor data must be numbers or booleans`, "ST405");
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[axis]) {
+      const got = Array.isArray(x) ? `length ${x.length}` : describe(x);
+      throw new ValueError(`${where}: ragged nested array: element ${path || "[]"} has ${got}, expected length ${shape[axis]} (shape [${shape.join(",")}])`, "ST405");
+    }
+    for (let i = 0; i < x.length; i++) walk(x[i], axis + 1, `${path}[${i}]`);
+  };
+  walk(data, 0, "");
+  if (values.length === 0) allBool = false;
+  return { values, shape, allBool };
+}
+
+function readHostData(data: TensorData, where: string): HostData {
+  if (data instanceof Tensor) {
+    const a = data.numpy();
+    return { values: a.data, shape: [...a.shape], dtype: a.dtype, fromJs: false };
+  }
+  if (data instanceof NDArray) return { values: data.data, shape: [...data.shape], dtype: data.dtype, fromJs: false };
+  if (ArrayBuffer.isView(data)) return readTypedArray(data, where);
+  if (typeof data === "number" || typeof data === "boolean" || Array.isArray(data)) {
+    const { values, shape, allBool } = readNested(data as NestedArray, where);
+    return { values, shape, dtype: allBool ? "bool" : "float32", fromJs: true };
+  }
+  throw new ValueError(`${where}: cannot make a tensor from ${describe(data)}; pass numbers, booleans, nested arrays, a TypedArray, an NDArray or a Tensor`, "ST405");
+}
+
+function readTypedArray(a: ArrayBufferView, where: string): HostData {
+  const own = dtypeOfTypedArray(a);
+  if (own && !(a instanceof Uint8ClampedArray)) return { values: a as TypedArray, shape: [(a as TypedArray).length], dtype: own, fromJs: false };
+  if (a instanceof Uint8ClampedArray) return { values: a, shape: [a.length], dtype: "uint8", fromJs: false };
+  if (a instanceof Int8Array || a instanceof Int16Array || a instanceof Uint16Array) {
+    return { values: a, shape: [a.length], dtype: "int32", fromJs: false };
+  }
+  if (a instanceof Uint32Array) {
+    for (const v of a) {
+      if (v > 2147483647) throw new DTypeError(`${where}: Uint32Array value ${v} does not fit int32, the widest integer dtype; cast to Float64Array first if you need it`);
+    }
+    return { values: a, shape: [a.length], dtype: "int32", fromJs: false };
+  }
+  throw new DTypeError(`${where}: ${describe(a)} has no matching dtype (supported: Float32Array, Float64Array, Int32Array, Uint8Array, and Int8/Int16/Uint16/Uint32/Uint8Clamped arrays, which are widened)`);
+}
+
+/** Converts JS values into `dtype`, refusing values the dtype cannot hold (as NumPy 2 does). */
+function fillFromJs(values: ArrayLike<number>, dtype: DType, where: string): TypedArray {
+  const out = allocate(dtype, values.length);
+  if (isFloat(dtype) || dtype === "bool") {
+    for (let i = 0; i < values.length; i++) out[i] = convertScalar(values[i]!, dtype);
+    return out;
+  }
+  const lo = dtype === "uint8" ? 0 : -2147483648;
+  const hi = dtype === "uint8" ? 255 : 2147483647;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) throw new ValueError(`${where}: cannot convert ${describe(v)} to ${dtype}`);
+    const t = Math.trunc(v);
+    if (t < lo || t > hi) throw new ValueError(`${where}: value ${v} is out of range for ${dtype} (${lo}..${hi})`);
+    out[i] = t;
+  }
+  return out;
+}
+
+/**
+ * Makes an eager tensor from host data. Always copies, so later changes to `data` never reach
+ * the tensor. JS numbers default to float32, booleans to bool; typed data keeps its own dtype.
+ */
+export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
+  const where = "tensor";
+  const device = checkDevice(options.device, where);
+  if (data instanceof EagerTensor && options.dtype === undefined) {
+    return new EagerTensor(data.buffer(), data.type, device);
+  }
+  const host = readHostData(data, where);
+  const dtype = options.dtype === undefined ? host.dtype : parseDType(options.dtype, where);
+  let out: TypedArray;
+  if (host.fromJs) out = fillFromJs(host.values, dtype, where);
+  else {
+    out = allocate(dtype, host.values.length);
+    if (dtype === host.dtype) out.set(host.values);
+    else for (let i = 0; i < out.length; i++) out[i] = convertScalar(host.values[i]!, dtype, host.dtype);
+  }
+  return new EagerTensor(out, { dtype, shape: host.shape }, device);
+}
+
+/** A tensor whose values are already in a freshly allocated typed array (no copy). */
+export function fromBuffer(data: TypedArray, shape: readonly number[], dtype: DType, device: Device = "cpu"): Tensor {
+  return new EagerTensor(data, { dtype, shape }, device);
+}
+
+interface CreationOptions {
+  dtype?: DType;
+  device?: Device;
+}
+
+function opts(where: string, o: CreationOptions, fallback: DType): { dtype: DType; device: Device } {
+  return {
+    dtype: o.dtype === undefined ? fallback : parseDType(o.dtype, where),
+    device: checkDevice(o.device, where),
+  };
+}
+
+export function full(shape: readonly number[], value: number | boolean, options: CreationOptions = {}): Tensor {
+  const s = checkShape(shape, "full");
+  if (typeof value !== "number" && typeof value !== "boolean") throw new ValueError(`full: value must be a number or boolean, got ${describe(value)}`);
+  const { dtype, device } = opts("full", options, typeof value === "boolean" ? "bool" : "float32");
+  const data = allocate(dtype, sizeOf(s));
+  const v = fillFromJs([Number(value)], dtype, "full")[0]!;
+  data.fill(v);
+  return new EagerTensor(data, { dtype, shape: s }, device);
+}
+
+export const zeros = (shape: readonly number[], options: CreationOptions = {}): Tensor => full(shape, 0, options);
+export const ones = (shape: readonly number[], options: CreationOptions = {}): Tensor => full(shape, 1, options);
+export const zerosLike = (t: Tensor, options: CreationOptions = {}): Tensor => full(t.shape, 0, { dtype: t.dtype, device: t.device, ...options });
+export const onesLike = (t: Tensor, options: CreationOptions = {}): Tensor => full(t.shape, 1, { dtype: t.dtype, device: t.device, ...options });
+
+function checkFinite(where: string, args: Record<string, unknown>): void {
+  for (const [name, v] of Object.entries(args)) {
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new ValueError(`${where}: ${name} must be a finite number, got ${describe(v)}`);
+  }
+}
+
+/**
+ * Evenly spaced values in [start, stop). `arange(5)` is [0..4]. Integer arguments give int32
+ * (as JAX, NumPy and PyTorch do), any fractional argument gives float32.
+ */
+export function arange(start: number, stop?: number, step = 1, options: CreationOptions = {}): Tensor {
+  if (stop === undefined) {
+    stop = start;
+    start = 0;
+  }
+  checkFinite("arange", { start, stop, step });
+  if (step === 0) throw new ValueError("arange: step must not be zero");
+  const allInt = [start, stop, step].every(Number.isInteger);
+  const { dtype, device } = opts("arange", options, allInt ? "int32" : "float32");
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const data = allocate(dtype, n);
+  for (let i = 0; i < n; i++) data[i] = convertScalar(start + i * step, dtype);
+  return new EagerTensor(data, { dtype, shape: [n] }, device);
+}
+
+/** `num` evenly spaced values from start to stop (inclusive unless endpoint is false), as NumPy. */
+export function linspace(start: number, stop: number, num = 50, options: CreationOptions & { endpoint?: boolean } = {}): Tensor {
+  checkFinite("linspace", { start, stop });
+  if (!Number.isInteger(num) || num < 0) throw new ValueError(`linspace: num must be a non-negative integer, got ${describe(num)}`);
+  const endpoint = options.endpoint ?? true;
+  const { dtype, device } = opts("linspace", options, "float32");
+  const div = endpoint ? num - 1 : num;
+  const step = div > 0 ? (stop - start) / div : 0;
+  const data = allocate(dtype, num);
+  for (let i = 0; i < num; i++) data[i] = convertScalar(start + i * step, dtype);
+  if (endpoint && num > 1) data[num - 1] = convertScalar(stop, dtype);
+  return new EagerTensor(data, { dtype, shape: [num] }, device);
+}
+
+/** An n x m matrix with ones on diagonal k. */
+export function eye(n: number, m?: number, options: CreationOptions & { k?: number } = {}): Tensor {
+  const cols = m ?? n;
+  checkShape([n, cols], "eye");
+  const k = options.k ?? 0;
+  if (!Number.isInteger(k)) throw new ValueError(`eye: k must be an integer, got ${describe(k)}`);
+  const { dtype, device } = opts("eye", options, "float32");
+  const data = allocate(dtype, n * cols);
+  for (let i = 0; i < n; i++) {
+    const j = i + k;
+    if (j >= 0 && j < cols) data[i * cols + j] = 1;
+  }
+  return new EagerTensor(data, { dtype, shape: [n, cols] }, device);
+}
