@@ -1,5 +1,6 @@
 /** symtensor: the public API. */
-import "./ir/ops/elementwise.js";
+import "./ir/ops/index.js";
+import "./exec/cpu/kernels/index.js";
 
 export { type DType, DTYPES } from "./ir/dtype.js";
 export * from "./ir/errors.js";
@@ -10,3 +11,7 @@ export { setStrictDtypes, getStrictDtypes } from "./trace/config.js";
 export { tensor, zeros, ones, full, zerosLike, onesLike, arange, linspace, eye, type TensorData, type TensorOptions, type NestedArray } from "./trace/create.js";
 export type { TensorLike } from "./trace/promote.js";
 export * from "./trace/ops/elementwise.js";
+export * from "./trace/ops/reduction.js";
+export * from "./trace/ops/shape.js";
+export * from "./trace/ops/linalg.js";
+export * from "./trace/ops/random.js";

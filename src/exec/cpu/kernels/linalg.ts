@@ -1,0 +1,2 @@
+/** CPU kernels for linalg ops. */
+export {};

@@ -1,0 +1,2 @@
+/** CPU kernels for random ops. */
+export {};

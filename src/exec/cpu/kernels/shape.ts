@@ -1,0 +1,2 @@
+/** CPU kernels for shape ops. */
+export {};

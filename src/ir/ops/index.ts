@@ -1,0 +1,6 @@
+/** Loads every op definition into the registry. */
+import "./elementwise.js";
+import "./reduction.js";
+import "./shape.js";
+import "./linalg.js";
+import "./random.js";

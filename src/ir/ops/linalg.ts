@@ -1,0 +1,2 @@
+/** linalg ops: registry entries. */
+export {};

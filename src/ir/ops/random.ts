@@ -1,0 +1,2 @@
+/** random ops: registry entries. */
+export {};

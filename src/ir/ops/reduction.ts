@@ -1,0 +1,2 @@
+/** reduction ops: registry entries. */
+export {};

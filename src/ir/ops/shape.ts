@@ -1,0 +1,2 @@
+/** shape ops: registry entries. */
+export {};

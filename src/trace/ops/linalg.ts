@@ -1,0 +1,2 @@
+/** Public linalg functions. */
+export {};

@@ -1,0 +1,2 @@
+/** Public random functions. */
+export {};

@@ -1,0 +1,2 @@
+/** Public reduction functions. */
+export {};

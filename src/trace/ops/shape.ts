@@ -1,0 +1,2 @@
+/** Public shape functions. */
+export {};
