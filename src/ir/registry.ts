@@ -19,7 +19,7 @@ export type OpKind =
   | "matmul"
   | "conv"
   | "pool"
-  | "creation"; // no tensor operands (iota, constants, random bits)
+  | "creation"; // makes new values from attributes (random ops take only their key as an operand)
 
 export interface ScalarContext {
   /** dtypes of the operands, after promotion */

@@ -1,0 +1,55 @@
+/** Every code documented in docs/errors.md is triggered here, with its class and code checked. */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import * as st from "../src/index.js";
+
+type Trigger = { cls: new (...args: never[]) => st.SymtensorError; run: () => unknown };
+
+const TRIGGERS: Record<string, Trigger[]> = {
+  ST201: [{ cls: st.DeviceError, run: () => st.zeros([1], { device: "gpu" as never }) }],
+  ST202: [{ cls: st.DisposedTensorError, run: () => { const t = st.tensor(1); t.dispose(); return t.numpy(); } }],
+  ST401: [
+    { cls: st.ShapeError, run: () => st.add(st.zeros([2, 3]), st.zeros([4])) },
+    { cls: st.ShapeError, run: () => st.matmul(st.zeros([2, 3]), st.zeros([4, 5])) },
+    { cls: st.ShapeError, run: () => st.reshape(st.zeros([2, 3]), [4]) },
+  ],
+  ST402: [
+    { cls: st.DTypeError, run: () => st.tensor([1], { dtype: "int64" as never }) },
+    { cls: st.DTypeError, run: () => st.neg(st.tensor([true])) },
+    { cls: st.DTypeError, run: () => st.add(st.tensor([1], { dtype: "uint8" }), 300) },
+  ],
+  ST403: [{ cls: st.DTypeError, run: () => { st.setStrictDtypes(true); try { return st.add(st.tensor([1], { dtype: "int32" }), st.tensor([1])); } finally { st.setStrictDtypes(false); } } }],
+  ST404: [
+    { cls: st.ValueError, run: () => st.reduceSum(st.zeros([2, 3]), 2) },
+    { cls: st.ValueError, run: () => st.zeros([-1]) },
+    { cls: st.ValueError, run: () => st.reduceMax(st.zeros([0])) },
+  ],
+  ST405: [{ cls: st.ValueError, run: () => st.tensor([[1, 2], [3]]) }],
+  ST406: [{ cls: st.IndexError, run: () => st.gather(st.zeros([3]), [5]) }],
+  ST501: [{ cls: st.FormatError, run: () => st.NDArray.fromNpy(new Uint8Array([1, 2, 3])) }],
+};
+
+describe("documented error codes", () => {
+  const doc = readFileSync(new URL("../docs/errors.md", import.meta.url), "utf8");
+  const documented = [...doc.matchAll(/^## (ST\d{3})$/gm)].map((m) => m[1]!);
+
+  it("docs/errors.md documents exactly the codes that have triggers", () => {
+    expect(documented.sort()).toEqual(Object.keys(TRIGGERS).sort());
+  });
+
+  for (const [code, triggers] of Object.entries(TRIGGERS)) {
+    it(`${code} is thrown with its class and code`, () => {
+      for (const t of triggers) {
+        let err: unknown;
+        try {
+          t.run();
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `${code}: expected a throw`).toBeInstanceOf(t.cls);
+        expect((err as st.SymtensorError).code).toBe(code);
+        expect((err as Error).message).toContain(`docs/errors.md#${code.toLowerCase()}`);
+      }
+    });
+  }
+});
