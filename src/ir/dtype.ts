@@ -4,7 +4,7 @@
  * The lattice follows JAX rather than NumPy (see docs/dtypes.md): bool < uint8 < int32 < float32
  * < float64, so mixing an integer with a float never widens to float64 on its own.
  */
-import { DTypeError } from "./errors.js";
+import { DTypeError, ValueError } from "./errors.js";
 
 export const DTYPES = ["bool", "uint8", "int32", "float32", "float64"] as const;
 export type DType = (typeof DTYPES)[number];
@@ -61,8 +61,19 @@ export const isFloat = (d: DType): boolean => INFO[d].kind === "float";
 export const isInteger = (d: DType): boolean => INFO[d].kind === "int" || INFO[d].kind === "uint";
 export const isBool = (d: DType): boolean => d === "bool";
 
+/** The largest element count one buffer may hold (V8 caps TypedArray lengths near 2^32 bytes). */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
 export function allocate(d: DType, n: number): TypedArray {
-  return new INFO[d].array(n);
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_ELEMENTS) {
+    throw new ValueError(`cannot allocate a ${d} buffer of ${n} elements (at most ${MAX_ELEMENTS})`);
+  }
+  try {
+    return new INFO[d].array(n);
+  } catch (err) {
+    if (err instanceof RangeError) throw new ValueError(`cannot allocate a ${d} buffer of ${n} elements: ${err.message}`);
+    throw err;
+  }
 }
 
 /** The dtype that stores a TypedArray of this class, if any. */
