@@ -1,6 +1,7 @@
 /** symtensor: the public API. */
 import "./ir/ops/index.js";
 import "./exec/cpu/kernels/index.js";
+import "./trace/methods.js";
 
 export { type DType, DTYPES } from "./ir/dtype.js";
 export * from "./ir/errors.js";
@@ -15,3 +16,5 @@ export * from "./trace/ops/reduction.js";
 export * from "./trace/ops/shape.js";
 export * from "./trace/ops/linalg.js";
 export * from "./trace/ops/random.js";
+export { asarray } from "./trace/asarray.js";
+export { TENSOR_METHODS } from "./trace/methods.js";
