@@ -1,0 +1,54 @@
+/**
+ * The eager walk-through: `npm run demo`. Every line runs now, op by op, on the CPU device, and
+ * every value you see was brought to the host by .numpy() (or item()/tolist(), which use it).
+ */
+import {
+  add, arange, argmax, cast, layerNorm, matmul, randomKey, randomNormal, randomUniform, reduceMean,
+  reduceSum, relu, ShapeError, softmax, splitKey, type Tensor, tensor, where,
+} from "../src/index.js";
+
+const section = (title: string) => console.log(`\n=== ${title} ${"=".repeat(Math.max(0, 66 - title.length))}`);
+
+section("1. Tensors are eager and typed");
+const x = tensor([[1, 2, 3], [4, 5, 6]]);
+console.log("x =", x.toString());
+console.log(`x.shape = [${x.shape}], x.dtype = ${x.dtype}, x.device = ${x.device}`);
+const i = arange(6).reshape([2, 3]);
+console.log("arange(6).reshape([2, 3]) =", i.toString());
+
+section("2. Broadcasting and dtype promotion (docs/dtypes.md)");
+console.log("x + [10, 20, 30]   ->", add(x, [10, 20, 30]).toString());
+console.log("int32 * 2 stays int32 ->", i.mul(2).toString());
+console.log("int32 + float32 -> float32 (JAX's rule, not NumPy's float64):", i.add(x).dtype);
+console.log("where(x > 2, x, 0) ->", where(x.greater(2), x, 0).toString());
+
+section("3. A tiny MLP forward pass with reproducible random weights");
+const [k1, k2, k3] = splitKey(randomKey(42), 3) as [Tensor, Tensor, Tensor];
+const batch = randomUniform(k1, [4, 8], { minval: -1, maxval: 1 });
+const w1 = randomNormal(k2, [8, 16], { stddev: 0.5 });
+const w2 = randomNormal(k3, [16, 3], { stddev: 0.5 });
+const hidden = relu(layerNorm(matmul(batch, w1)));
+const probs = softmax(matmul(hidden, w2), -1);
+console.log("class probabilities:", probs.toString());
+console.log("rows sum to", reduceSum(probs, -1).toString());
+console.log("predicted classes:", argmax(probs, -1).toString());
+
+section("4. .numpy() gives an independent host copy");
+const host = probs.numpy();
+console.log(`NDArray dtype=${host.dtype} shape=[${host.shape}] strides=[${host.strides}] data is a ${host.data.constructor.name}`);
+host.set(123, 0, 0);
+console.log("after host.set(123, 0, 0): host[0,0] =", host.get(0, 0), "but probs[0,0] is still", probs.numpy().get(0, 0));
+console.log("mean probability (0-d tensor -> JS number with item()):", reduceMean(probs).item());
+console.log("as nested JS arrays:", JSON.stringify(cast(x, "int32").tolist()));
+console.log(`.npy bytes for NumPy: ${x.numpy().toNpy().length} bytes, starting with ${JSON.stringify(new TextDecoder().decode(x.numpy().toNpy().slice(1, 6)))}`);
+
+section("5. Mistakes get typed errors with the fix");
+try {
+  matmul(x, tensor([[1, 2], [3, 4]]));
+} catch (e) {
+  if (!(e instanceof ShapeError)) throw e;
+  console.log(`${e.name} [${e.code}]: ${e.message}`);
+}
+
+section("Result: the predicted classes as a host array");
+console.log(argmax(probs, -1).numpy().toString());
