@@ -4,7 +4,7 @@
  * size, ndim, get/set, tolist, item, reshape, astype, toString in NumPy's repr style, and .npy bytes.
  */
 import { allocate, type DType, dtypeInfo, dtypeOfTypedArray, isFloat, parseDType, type TypedArray } from "../ir/dtype.js";
-import { DTypeError, ShapeError, ValueError } from "../ir/errors.js";
+import { DTypeError, IndexError, ShapeError, ValueError } from "../ir/errors.js";
 import * as M from "../ir/scalar-math.js";
 import { checkShape, describe, sizeOf, stridesOf } from "../ir/shape.js";
 import { formatNDArray } from "./format.js";
@@ -18,7 +18,7 @@ export class NDArray {
   readonly data: TypedArray;
 
   /**
-   * Wraps `data` without copying. Prefer `asarray`, `NDArray.from` or `tensor.numpy()`; this
+   * Wraps `data` without copying. Prefer `asarray(x)` or `tensor.numpy()`, which copy; this
    * constructor is for code that has just allocated `data` and hands it over.
    */
   constructor(data: TypedArray, shape: readonly number[], dtype?: DType) {
@@ -54,19 +54,23 @@ export class NDArray {
     return stridesOf(this.shape).map((s) => s * this.itemsize);
   }
 
+  /** The flat position of `index`; out-of-range indices throw IndexError (ST406), as in NumPy. */
   private offset(index: readonly number[], where: string): number {
     if (index.length !== this.ndim) {
-      throw new ValueError(`NDArray.${where}: expected ${this.ndim} indices for shape [${this.shape.join(",")}], got ${index.length}`);
+      throw new IndexError(`NDArray.${where}: expected ${this.ndim} indices for shape [${this.shape.join(",")}], got ${index.length}`);
     }
     let off = 0;
-    const strides = stridesOf(this.shape);
-    for (let i = 0; i < index.length; i++) {
+    let stride = 1;
+    for (let i = index.length - 1; i >= 0; i--) {
       const n = this.shape[i]!;
       let k = index[i]!;
-      if (!Number.isInteger(k)) throw new ValueError(`NDArray.${where}: index ${describe(k)} on axis ${i} is not an integer`);
+      if (typeof k !== "number" || !Number.isInteger(k)) {
+        throw new ValueError(`NDArray.${where}: index ${describe(k)} on axis ${i} is not an integer`);
+      }
       if (k < 0) k += n;
-      if (k < 0 || k >= n) throw new ValueError(`NDArray.${where}: index ${index[i]} is out of bounds for axis ${i} with size ${n}`, "ST404");
-      off += k * strides[i]!;
+      if (k < 0 || k >= n) throw new IndexError(`NDArray.${where}: index ${index[i]} is out of bounds for axis ${i} with size ${n}`);
+      off += k * stride;
+      stride *= n;
     }
     return off;
   }
@@ -77,19 +81,31 @@ export class NDArray {
     return this.dtype === "bool" ? v !== 0 : v;
   }
 
-  /** Sets one element, converting the value with the same rules as `astype`. */
+  /** Sets one element, converting the value with the same rules as `astype` (a JS number is a float64). */
   set(value: number | boolean, ...index: number[]): void {
+    if (typeof value !== "number" && typeof value !== "boolean") {
+      throw new ValueError(`NDArray.set: value must be a number or boolean, got ${describe(value)}`);
+    }
     this.data[this.offset(index, "set")] = convertScalar(Number(value), this.dtype);
   }
 
-  item(): number | boolean {
-    if (this.size !== 1) {
-      throw new ValueError(`item(): only arrays of size 1 convert to a scalar, this one has shape [${this.shape.join(",")}] (size ${this.size})`);
+  /**
+   * The element at `index` as a JS number (boolean for bool arrays); with no index, the only
+   * element of a size-1 array, as NumPy's `a.item()`.
+   */
+  item(...index: number[]): number | boolean {
+    if (index.length === 0) {
+      if (this.size !== 1) {
+        throw new ValueError(`item(): only arrays of size 1 convert to a scalar, this one has shape [${this.shape.join(",")}] (size ${this.size})`);
+      }
+      const v = this.data[0]!;
+      return this.dtype === "bool" ? v !== 0 : v;
     }
-    const v = this.data[0]!;
+    const v = this.data[this.offset(index, "item")]!;
     return this.dtype === "bool" ? v !== 0 : v;
   }
 
+  /** The values as nested JS arrays (numbers, or booleans for bool arrays); a 0-d array gives a scalar. */
   tolist(): NestedList {
     const isBool = this.dtype === "bool";
     const data = this.data;
@@ -114,19 +130,16 @@ export class NDArray {
     return new NDArray(this.data.slice(), resolved, this.dtype);
   }
 
-  /** A converted copy: float to int truncates toward zero (saturating, NaN -> 0), int to int wraps. */
+  /**
+   * A converted copy (always a copy, even to the same dtype). float -> int truncates toward zero,
+   * saturating at the target's range, NaN -> 0; int -> int wraps; anything -> bool is `!= 0`.
+   */
   astype(dtype: DType): NDArray {
     const to = parseDType(dtype, "NDArray.astype");
-    const out = allocate(to, this.size);
-    const src = this.data;
-    if (to === "bool" || !(isFloat(this.dtype) && !isFloat(to))) {
-      for (let i = 0; i < src.length; i++) out[i] = convertScalar(src[i]!, to, this.dtype);
-    } else {
-      for (let i = 0; i < src.length; i++) out[i] = convertScalar(src[i]!, to);
-    }
-    return new NDArray(out, this.shape, to);
+    return new NDArray(castArray(this.data, this.dtype, to), this.shape, to);
   }
 
+  /** An independent copy with the same dtype and shape. */
   copy(): NDArray {
     return new NDArray(this.data.slice(), this.shape, this.dtype);
   }
@@ -141,6 +154,10 @@ export class NDArray {
     return encodeNpy(this.data, this.shape, this.dtype);
   }
 
+  /**
+   * Reads .npy file bytes (format 1.0-3.0, either byte order, C or Fortran order) of a symtensor
+   * dtype; anything else, including pickled object arrays, throws FormatError (ST501).
+   */
   static fromNpy(bytes: Uint8Array): NDArray {
     const { data, shape, dtype } = decodeNpy(bytes);
     return new NDArray(data, shape, dtype);
@@ -159,6 +176,24 @@ export function convertScalar(v: number, to: DType, from?: DType): number {
     default:
       return v;
   }
+}
+
+/** A new typed array holding `src` (of dtype `from`) converted to `to`, with the rules of `convertScalar`. */
+export function castArray(src: TypedArray, from: DType, to: DType): TypedArray {
+  const n = src.length;
+  const out = allocate(to, n);
+  if (to === "bool") {
+    for (let i = 0; i < n; i++) out[i] = src[i] !== 0 ? 1 : 0;
+  } else if (isFloat(from) && to === "int32") {
+    for (let i = 0; i < n; i++) out[i] = M.toInt32(src[i]!);
+  } else if (isFloat(from) && to === "uint8") {
+    for (let i = 0; i < n; i++) out[i] = M.toUint8(src[i]!);
+  } else {
+    // The typed-array store does the rest: int -> int wraps (ToUint8/ToInt32 are modular),
+    // float64 -> float32 rounds to nearest, and every other pair is exact.
+    out.set(src);
+  }
+  return out;
 }
 
 /** Resolves a reshape target with at most one -1 against an element count. */
