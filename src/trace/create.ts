@@ -105,6 +105,23 @@ function fillFromJs(values: ArrayLike<number>, dtype: DType, where: string): Typ
 }
 
 /**
+ * Converts host data into a freshly allocated typed array of `dtype` (default: the data's own),
+ * with its shape. The one conversion path behind `tensor()` and `asarray()`.
+ */
+export function toHostArray(data: TensorData, dtype: DType | undefined, where: string): { data: TypedArray; shape: number[]; dtype: DType } {
+  const host = readHostData(data, where);
+  const to = dtype === undefined ? host.dtype : parseDType(dtype, where);
+  let out: TypedArray;
+  if (host.fromJs) out = fillFromJs(host.values, to, where);
+  else {
+    out = allocate(to, host.values.length);
+    if (to === host.dtype) out.set(host.values);
+    else for (let i = 0; i < out.length; i++) out[i] = convertScalar(host.values[i]!, to, host.dtype);
+  }
+  return { data: out, shape: host.shape, dtype: to };
+}
+
+/**
  * Makes an eager tensor from host data. Always copies, so later changes to `data` never reach
  * the tensor. JS numbers default to float32, booleans to bool; typed data keeps its own dtype.
  */
@@ -114,16 +131,8 @@ export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
   if (data instanceof EagerTensor && options.dtype === undefined) {
     return new EagerTensor(data.buffer(), data.type, device);
   }
-  const host = readHostData(data, where);
-  const dtype = options.dtype === undefined ? host.dtype : parseDType(options.dtype, where);
-  let out: TypedArray;
-  if (host.fromJs) out = fillFromJs(host.values, dtype, where);
-  else {
-    out = allocate(dtype, host.values.length);
-    if (dtype === host.dtype) out.set(host.values);
-    else for (let i = 0; i < out.length; i++) out[i] = convertScalar(host.values[i]!, dtype, host.dtype);
-  }
-  return new EagerTensor(out, { dtype, shape: host.shape }, device);
+  const host = toHostArray(data, options.dtype, where);
+  return new EagerTensor(host.data, { dtype: host.dtype, shape: host.shape }, device);
 }
 
 /** A tensor whose values are already in a freshly allocated typed array (no copy). */

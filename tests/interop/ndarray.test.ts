@@ -173,7 +173,9 @@ describe("asarray", () => {
     expectError(() => asarray([[1, 2], [3]]), ValueError, "ST405");
     expectError(() => asarray(["a"] as unknown as number[]), ValueError, "ST405");
     expectError(() => asarray({} as unknown as number), ValueError, "ST405");
-    expectError(() => asarray(new Int16Array(2) as unknown as Int32Array), DTypeError, "ST402");
+    expectError(() => asarray(new BigInt64Array(2) as unknown as Int32Array), DTypeError, "ST402");
+    // Narrow integer arrays are widened losslessly, exactly as tensor() does.
+    expect(asarray(new Int16Array([-3, 7]) as unknown as Int32Array).dtype).toBe("int32");
     expectError(() => asarray([256], "uint8"), ValueError, "ST404");
     expectError(() => asarray([Number.NaN], "int32"), ValueError, "ST404");
   });
