@@ -35,7 +35,6 @@ type DropSelf<F> = F extends (self: never, ...rest: infer R) => infer O ? (...re
 type DerivedMethods = { readonly [K in keyof typeof METHODS]: DropSelf<(typeof METHODS)[K]> };
 
 declare module "./tensor.js" {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface Tensor extends DerivedMethods {
     /** `slice(begin, size)` as tf.slice, or a NumPy-style spec: numbers, null, {start, stop, step}, "...", "newaxis". */
     slice(begin: readonly number[], size: readonly number[]): Tensor;
