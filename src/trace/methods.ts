@@ -55,5 +55,11 @@ function install(name: string, f: (self: Tensor, ...rest: never[]) => unknown): 
 for (const [name, f] of Object.entries(METHODS)) install(name, f as (self: Tensor, ...rest: never[]) => unknown);
 install("slice", sh.slice as (self: Tensor, ...rest: never[]) => unknown);
 
+/**
+ * The class the methods are installed on. Exported as a type so that the emitted .d.ts keeps its
+ * import of Tensor, which the inferred method types above refer to.
+ */
+export type MethodTarget = Tensor;
+
 /** The method names, for tests and docs. */
 export const TENSOR_METHODS: readonly string[] = [...Object.keys(METHODS), "slice"];
