@@ -7,6 +7,11 @@
  */
 
 export type ErrorCode =
+  | "ST001"
+  | "ST002"
+  | "ST003"
+  | "ST004"
+  | "ST007"
   | "ST201"
   | "ST202"
   | "ST401"
@@ -15,6 +20,8 @@ export type ErrorCode =
   | "ST404"
   | "ST405"
   | "ST406"
+  | "ST301"
+  | "ST302"
   | "ST501";
 
 export class SymtensorError extends Error {
@@ -76,5 +83,81 @@ export class IndexError extends SymtensorError {
 export class FormatError extends SymtensorError {
   constructor(message: string) {
     super("ST501", message);
+  }
+}
+
+/** Facts about a symbolic tensor that a SymbolicTensorError reports. */
+export interface SymbolicTensorInfo {
+  /** The traced function's name. */
+  readonly functionName: string;
+  /** IR name and type, e.g. `%3: f32[64,10]`. */
+  readonly valueName: string;
+  readonly tensorType: string;
+  /** The op that produced the tensor (`parameter` for an argument of the traced function). */
+  readonly op: string;
+  /** `file:line:col` of the user's call that created it, when known. */
+  readonly createdAt: string | undefined;
+}
+
+/**
+ * ST001-ST004: a host conversion (or other use that needs a value) of a symbolic tensor, which
+ * stands for a value the compiled graph computes later and has none while tracing.
+ */
+export class SymbolicTensorError extends SymtensorError implements SymbolicTensorInfo {
+  readonly functionName: string;
+  readonly valueName: string;
+  readonly tensorType: string;
+  readonly op: string;
+  readonly createdAt: string | undefined;
+  constructor(code: "ST001" | "ST002" | "ST003" | "ST004", message: string, info: SymbolicTensorInfo) {
+    super(code, message);
+    this.functionName = info.functionName;
+    this.valueName = info.valueName;
+    this.tensorType = info.tensorType;
+    this.op = info.op;
+    this.createdAt = info.createdAt;
+  }
+}
+
+/** Where a problem sits in IR text. */
+export interface TextPosition {
+  readonly line: number;
+  readonly col: number;
+  /** The source file, when the text came from one. */
+  readonly file?: string;
+}
+
+function caret(text: string | undefined, pos: TextPosition): string {
+  if (text === undefined) return "";
+  const line = text.split(/\r?\n/)[pos.line - 1];
+  if (line === undefined) return "";
+  return `\n  ${line}\n  ${" ".repeat(Math.max(0, pos.col - 1))}^`;
+}
+
+/** ST301: IR text that does not parse. The message is `file:line:col: error ST301: ...` plus a caret line. */
+export class IRParseError extends SymtensorError {
+  readonly line: number;
+  readonly col: number;
+  readonly file: string | undefined;
+  readonly detail: string;
+  constructor(detail: string, pos: TextPosition, text?: string) {
+    super("ST301", `${pos.file ?? "<ir>"}:${pos.line}:${pos.col}: error ST301: ${detail}${caret(text, pos)}`);
+    this.line = pos.line;
+    this.col = pos.col;
+    this.file = pos.file;
+    this.detail = detail;
+  }
+}
+
+/** ST302: a graph that breaks an IR rule (SSA, types, an op's shape rule, region signatures). */
+export class IRVerifyError extends SymtensorError {
+  /** The offending node's first result name (or the graph-level item), e.g. `%3`. */
+  readonly where: string;
+  readonly rule: string;
+  constructor(where: string, rule: string, detail: string, pos?: TextPosition, text?: string) {
+    const prefix = pos ? `${pos.file ?? "<ir>"}:${pos.line}:${pos.col}: ` : "";
+    super("ST302", `${prefix}error ST302: ${where}: ${rule}: ${detail}${pos ? caret(text, pos) : ""}`);
+    this.where = where;
+    this.rule = rule;
   }
 }

@@ -33,6 +33,8 @@ export interface OpDef {
   /** Number of tensor operands, or "variadic" (concat). */
   readonly arity: number | "variadic";
   readonly doc: string;
+  /** Has an effect beyond its results (debugPrint): passes must keep it and never reorder it. */
+  readonly effect?: boolean;
   /** Shape and dtype rule. Throws ShapeError/DTypeError/ValueError naming the op and argument. */
   infer(inputs: readonly TensorType[], attrs: Attrs): TensorType[];
   /**
