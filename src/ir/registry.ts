@@ -35,6 +35,11 @@ export interface OpDef {
   readonly doc: string;
   /** Has an effect beyond its results (debugPrint): passes must keep it and never reorder it. */
   readonly effect?: boolean;
+  /**
+   * How many regions (nested graphs: fusion bodies, control-flow branches) a node of this op
+   * carries. Absent means none; the verifier rejects a node whose region count differs.
+   */
+  readonly regions?: number;
   /** Shape and dtype rule. Throws ShapeError/DTypeError/ValueError naming the op and argument. */
   infer(inputs: readonly TensorType[], attrs: Attrs): TensorType[];
   /**
