@@ -1,10 +1,11 @@
 /**
- * The eager walk-through: `npm run demo`. Every line runs now, op by op, on the CPU device, and
- * every value you see was brought to the host by .numpy() (or item()/tolist(), which use it).
+ * The walk-through: `npm run demo`. Sections 1-5 run eagerly, op by op, on the CPU device; every
+ * value you see was brought to the host by .numpy() (or item()/tolist(), which use it). Sections
+ * 6-7 trace a small MLP with fn() and show what happens to .numpy() inside a trace.
  */
 import {
   add, arange, argmax, cast, layerNorm, matmul, randomKey, randomNormal, randomUniform, reduceMean,
-  reduceSum, relu, ShapeError, softmax, splitKey, type Tensor, tensor, where,
+  reduceSum, relu, ShapeError, softmax, splitKey, type Tensor, tensor, where, fn, SymbolicTensorError,
 } from "../src/index.js";
 
 const section = (title: string) => console.log(`\n=== ${title} ${"=".repeat(Math.max(0, 66 - title.length))}`);
@@ -47,6 +48,29 @@ try {
   matmul(x, tensor([[1, 2], [3, 4]]));
 } catch (e) {
   if (!(e instanceof ShapeError)) throw e;
+  console.log(`${e.name} [${e.code}]: ${e.message}`);
+}
+
+section("6. fn(): trace once, run the graph on every call");
+const mlp = fn((params: { w1: Tensor; w2: Tensor }, xb: Tensor) => {
+  const h = relu(matmul(xb, params.w1));
+  return argmax(softmax(matmul(h, params.w2), -1), -1);
+}, { name: "mlp" });
+const params = { w1, w2 };
+console.log("traced prediction:", mlp(params, batch).toString());
+console.log("second call, same shapes -> no retrace; traceCount =", (mlp(params, batch), mlp.traceCount));
+console.log("\nThe traced IR (mlp.ir(params, batch)):\n" + mlp.ir(params, batch, { loc: false }));
+
+section("7. Inside a trace, tensors are symbolic: .numpy() has no value to give");
+const leaky = fn((xb: Tensor) => {
+  const logits = matmul(xb, w1);
+  console.log("  (console.log runs once, at trace time:", `${logits})`);
+  return logits.numpy();
+}, { name: "leaky" });
+try {
+  leaky(batch);
+} catch (e) {
+  if (!(e instanceof SymbolicTensorError)) throw e;
   console.log(`${e.name} [${e.code}]: ${e.message}`);
 }
 

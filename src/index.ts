@@ -18,3 +18,8 @@ export * from "./trace/ops/linalg.js";
 export * from "./trace/ops/random.js";
 export { asarray } from "./trace/asarray.js";
 export { TENSOR_METHODS } from "./trace/methods.js";
+export { fn, isTracing, type FnOptions, type IrOptions, type TracedFunction } from "./trace/fn.js";
+export { SymbolicTensor } from "./trace/symbolic.js";
+export { debugPrint, setDebugPrinter, type DebugPrinter } from "./trace/debug.js";
+export { setWarningHandler, type SymtensorWarning, type WarningHandler } from "./trace/warnings.js";
+export type { Graph, Node, Value, Region, Constant, SourceLoc } from "./ir/graph.js";

@@ -2,10 +2,21 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import * as st from "../src/index.js";
+import { parse } from "../src/ir/parse.js";
+import { verify } from "../src/ir/verify.js";
 
 type Trigger = { cls: new (...args: never[]) => st.SymtensorError; run: () => unknown };
 
+const inTrace = (body: (t: st.Tensor) => unknown) => () => st.fn((x: st.Tensor) => { body(x.add(1)); return x; })(st.zeros([2]));
+let leaked: st.Tensor | undefined;
+
 const TRIGGERS: Record<string, Trigger[]> = {
+  ST001: [{ cls: st.SymbolicTensorError, run: inTrace((t) => t.numpy()) }],
+  ST002: [{ cls: st.SymbolicTensorError, run: inTrace((t) => Number(t)) }],
+  ST003: [{ cls: st.SymbolicTensorError, run: inTrace((t) => [...(t as unknown as Iterable<st.Tensor>)]) }],
+  ST004: [{ cls: st.SymbolicTensorError, run: () => { st.fn((x: st.Tensor) => { leaked = x.exp(); return x; })(st.zeros([1])); return st.add(leaked!, 1); } }],
+  ST301: [{ cls: st.IRParseError, run: () => parse("func @f(%a: f16[2]) -> (f16[2]) {\n  return %a\n}\n") }],
+  ST302: [{ cls: st.IRVerifyError, run: () => verify(parse("func @f(%a: f32[2]) -> (f32[3]) {\n  %0 = neg(%a) : f32[3]\n  return %0\n}\n")) }],
   ST201: [{ cls: st.DeviceError, run: () => st.zeros([1], { device: "gpu" as never }) }],
   ST202: [{ cls: st.DisposedTensorError, run: () => { const t = st.tensor(1); t.dispose(); return t.numpy(); } }],
   ST401: [
@@ -29,12 +40,27 @@ const TRIGGERS: Record<string, Trigger[]> = {
   ST501: [{ cls: st.FormatError, run: () => st.NDArray.fromNpy(new Uint8Array([1, 2, 3])) }],
 };
 
+/** Codes that are warnings, not thrown errors; each is checked by its own test below. */
+const WARNINGS = ["ST007"];
+
 describe("documented error codes", () => {
   const doc = readFileSync(new URL("../docs/errors.md", import.meta.url), "utf8");
   const documented = [...doc.matchAll(/^## (ST\d{3})$/gm)].map((m) => m[1]!);
 
-  it("docs/errors.md documents exactly the codes that have triggers", () => {
-    expect(documented.sort()).toEqual(Object.keys(TRIGGERS).sort());
+  it("docs/errors.md documents exactly the codes that have triggers (errors) or warning tests", () => {
+    expect(documented.sort()).toEqual([...Object.keys(TRIGGERS), ...WARNINGS].sort());
+  });
+
+  it("ST007 is emitted as a warning when a function retraces on every call", () => {
+    const seen: st.SymtensorWarning[] = [];
+    st.setWarningHandler((w) => seen.push(w));
+    try {
+      const f = st.fn((x: st.Tensor) => x.neg());
+      for (let n = 1; n <= 5; n++) f(st.zeros([n]));
+    } finally {
+      st.setWarningHandler(undefined);
+    }
+    expect(seen.map((w) => w.code)).toEqual(["ST007"]);
   });
 
   for (const [code, triggers] of Object.entries(TRIGGERS)) {

@@ -5,7 +5,8 @@ import * as st from "../src/index.js";
 const FUNCTION_ONLY = new Set([
   "tensor", "zeros", "ones", "full", "zerosLike", "onesLike", "arange", "linspace", "eye", "asarray",
   "where", "concat", "stack", "randomKey", "splitKey", "randomBits", "randomUniform", "randomNormal",
-  "randomBernoulli", "randomInt", "setStrictDtypes", "getStrictDtypes",
+  "randomBernoulli", "randomInt", "setStrictDtypes", "getStrictDtypes", "fn", "isTracing", "debugPrint",
+  "setDebugPrinter", "setWarningHandler",
 ]);
 
 describe("Tensor methods", () => {

@@ -5,6 +5,7 @@ import { type DType, DTypeError, NDArray, ShapeError, type SymtensorError, type 
 import { getOp } from "../src/ir/registry.js";
 import { threefry2x32 } from "../src/ir/threefry.js";
 import { expectArrayClose, type FixtureValue, loadFixtures } from "./helpers/fixtures.js";
+import { expectTracedMatchesEager } from "./helpers/traced.js";
 
 type Fn = (args: FixtureValue[], kwargs: Record<string, FixtureValue>) => Tensor | NDArray;
 const key = (v: FixtureValue): NDArray => v as NDArray;
@@ -62,6 +63,8 @@ describe("random ops against an independent Python implementation (fixtures)", (
       for (const c of list) {
         const out = fn!(c.args, c.kwargs);
         expectArrayClose(out, c.expected as NDArray, { rtol: c.rtol, atol: c.atol }, c.name);
+        // Keys are tensor values, so random ops also run inside traced functions, bit for bit.
+        if (op !== "threefry2x32" && op !== "splitKey") expectTracedMatchesEager(c.name, (args) => fn!(args, c.kwargs) as Tensor, c.args);
       }
     });
   }

@@ -29,6 +29,10 @@ export class SymtensorError extends Error {
   constructor(code: ErrorCode, message: string) {
     super(`${message}\nSee docs/errors.md#${code.toLowerCase()}`);
     this.code = code;
+    // The stack's first line (what Node prints for an uncaught error) carries the code,
+    // `ShapeError [ST401]: ...`, while `name` stays the plain class name for programs.
+    this.name = `${new.target.name} [${code}]`;
+    void this.stack;
     this.name = new.target.name;
   }
   /** The message without the trailing documentation link. */

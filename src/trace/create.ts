@@ -4,6 +4,7 @@ import { DTypeError, ValueError } from "../ir/errors.js";
 import { checkShape, describe, sizeOf } from "../ir/shape.js";
 import { convertScalar, NDArray } from "../interop/ndarray.js";
 import { checkDevice } from "./device.js";
+import { bind1 } from "./dispatch.js";
 import { EagerTensor, type Device, Tensor } from "./tensor.js";
 
 export type NestedArray = number | boolean | readonly NestedArray[];
@@ -130,6 +131,11 @@ export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
   const device = checkDevice(options.device, where);
   if (data instanceof EagerTensor && options.dtype === undefined) {
     return new EagerTensor(data.buffer(), data.type, device);
+  }
+  if (data instanceof Tensor && !(data instanceof EagerTensor)) {
+    // A symbolic tensor inside a trace: its value does not exist yet, so convert in the graph.
+    const dtype = options.dtype === undefined ? data.dtype : parseDType(options.dtype, where);
+    return dtype === data.dtype ? data : bind1("cast", [data], { dtype });
   }
   const host = toHostArray(data, options.dtype, where);
   return new EagerTensor(host.data, { dtype: host.dtype, shape: host.shape }, device);

@@ -1,13 +1,13 @@
 /**
  * The one dispatch point. Every op, from every public function and method, goes through `bind`:
- * it validates operands and attributes with the op's registry rule, then runs the op now on the
- * operands' device. (Tracing will hook in here: an operand of an active trace records the op
- * instead of running it.)
+ * it validates operands and attributes with the op's registry rule, then either records the op into
+ * the active trace (when an operand is symbolic) or runs it now on the operands' device.
  */
 import { DeviceError } from "../ir/errors.js";
-import { type Attrs, getOp } from "../ir/registry.js";
+import { type Attrs, getOp, type OpDef } from "../ir/registry.js";
 import type { HostBuffer } from "../exec/backend.js";
 import { backendFor } from "./device.js";
+import { currentTrace, escapedTracerError, SymbolicTensor, type Trace, userCallSite } from "./symbolic.js";
 import { EagerTensor, type Tensor } from "./tensor.js";
 
 function asEager(t: Tensor, op: string, i: number): EagerTensor {
@@ -15,8 +15,32 @@ function asEager(t: Tensor, op: string, i: number): EagerTensor {
   throw new DeviceError(`${op}: operand ${i} is not an eager tensor`);
 }
 
+/** The trace an op must be recorded into, or undefined to run it eagerly. */
+function traceFor(opName: string, inputs: readonly Tensor[]): Trace | undefined {
+  let symbolic: SymbolicTensor | undefined;
+  for (const t of inputs) if (t instanceof SymbolicTensor) symbolic ??= t;
+  if (!symbolic) return undefined;
+  const trace = currentTrace();
+  for (const t of inputs) {
+    if (!(t instanceof SymbolicTensor)) continue;
+    if (!t.trace.active || t.trace !== trace) {
+      const usedIn = trace ? `while tracing \`${trace.functionName}\` (by ${opName})` : `in eager code (by ${opName}) after its trace ended`;
+      throw escapedTracerError(t, usedIn);
+    }
+  }
+  return trace;
+}
+
+function record(trace: Trace, op: OpDef, inputs: readonly Tensor[], attrs: Attrs): Tensor[] {
+  const operands = inputs.map((t) => (t instanceof SymbolicTensor ? t.value : trace.constant(asEager(t, op.name, 0))));
+  const outTypes = op.infer(operands.map((v) => v.type), attrs);
+  return trace.record(op.name, operands.map((v) => v.name), attrs, outTypes, userCallSite());
+}
+
 export function bind(opName: string, inputs: readonly Tensor[], attrs: Attrs = {}): Tensor[] {
   const op = getOp(opName);
+  const trace = traceFor(opName, inputs);
+  if (trace) return record(trace, op, inputs, attrs);
   const eager = inputs.map((t, i) => asEager(t, opName, i));
   const outTypes = op.infer(eager.map((t) => t.type), attrs);
   const device = eager[0]?.device ?? "cpu";
@@ -30,6 +54,6 @@ export function bind(opName: string, inputs: readonly Tensor[], attrs: Attrs = {
   return outs.map((data, i) => new EagerTensor(data, outTypes[i]!, device));
 }
 
-export function bind1(opName: string, inputs: readonly Tensor[], attrs: Attrs = {}): Tensor {
+export function bind1(opName: string, inputs: readonly Tensor[], attrs: Attrs = {}): Tensor[][number] {
   return bind(opName, inputs, attrs)[0]!;
 }

@@ -9,6 +9,8 @@ import * as la from "./ops/linalg.js";
 import * as red from "./ops/reduction.js";
 import * as sh from "./ops/shape.js";
 import type { SliceSpec } from "./ops/shape.js";
+import { ValueError } from "../ir/errors.js";
+import { formatType } from "../ir/types.js";
 import { Tensor } from "./tensor.js";
 
 const METHODS = {
@@ -54,6 +56,15 @@ function install(name: string, f: (self: Tensor, ...rest: never[]) => unknown): 
 
 for (const [name, f] of Object.entries(METHODS)) install(name, f as (self: Tensor, ...rest: never[]) => unknown);
 install("slice", sh.slice as (self: Tensor, ...rest: never[]) => unknown);
+
+Object.defineProperty(Tensor.prototype, Symbol.iterator, {
+  value: function* (this: Tensor): Generator<Tensor> {
+    if (this.rank === 0) throw new ValueError(`iteration over a 0-d tensor (${formatType(this.type)}); use item() for its value`);
+    yield* sh.unstack(this, 0);
+  },
+  writable: true,
+  configurable: true,
+});
 
 /**
  * The class the methods are installed on. Exported as a type so that the emitted .d.ts keeps its

@@ -4,7 +4,7 @@
  * available as a function and as a method; methods are installed in one place (methods.ts).
  */
 import type { DType, TypedArray } from "../ir/dtype.js";
-import { DisposedTensorError } from "../ir/errors.js";
+import { DisposedTensorError, ValueError } from "../ir/errors.js";
 import { formatType, type TensorType } from "../ir/types.js";
 import { formatNDArray } from "../interop/format.js";
 import { NDArray, type NestedList } from "../interop/ndarray.js";
@@ -41,6 +41,25 @@ export abstract class Tensor {
   }
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  /**
+   * JS coercion. Strings describe the tensor; numbers (`Number(t)`, `+t`, `t > 0`) work for
+   * one-element eager tensors, like PyTorch's float(t). Symbolic tensors throw instead.
+   */
+  [Symbol.toPrimitive](hint: string): string | number {
+    if (hint === "string") return this.toString();
+    return this.valueOf();
+  }
+  valueOf(): number {
+    if (this.size !== 1) {
+      throw new ValueError(`only a tensor with exactly one element converts to a JS number; this one is ${formatType(this.type)}. Use item() on a reduction (reduceSum(t).item()) or numpy() for the whole array`);
+    }
+    return Number(this.item());
+  }
+  /** Iterates over the first axis (as NumPy does); installed with the other methods in methods.ts. */
+  [Symbol.iterator](): Iterator<Tensor> {
+    throw new Error("Tensor methods are not installed: import symtensor from its package entry point");
   }
 }
 

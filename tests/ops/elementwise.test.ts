@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import * as st from "../../src/index.js";
 import { type DType, DTypeError, NDArray, type Tensor, type TensorLike } from "../../src/index.js";
 import { expectArrayClose, type FixtureValue, loadFixtures } from "../helpers/fixtures.js";
+import { expectTracedMatchesEager } from "../helpers/traced.js";
 
 type Fn = (args: FixtureValue[], kwargs: Record<string, FixtureValue>) => Tensor;
 const arg = (v: FixtureValue): TensorLike => v as TensorLike;
@@ -35,6 +36,7 @@ describe("elementwise ops against NumPy fixtures", () => {
       for (const c of list) {
         const out = fn!(c.args, c.kwargs);
         expectArrayClose(out, c.expected as NDArray, { rtol: c.rtol, atol: c.atol }, c.name);
+        expectTracedMatchesEager(c.name, (args) => fn!(args, c.kwargs), c.args);
       }
     });
   }

@@ -25,6 +25,7 @@ import {
   ValueError,
 } from "../../src/index.js";
 import { expectArrayClose, type FixtureValue, loadFixtures } from "../helpers/fixtures.js";
+import { expectTracedMatchesEager } from "../helpers/traced.js";
 
 type Kwargs = Record<string, FixtureValue>;
 type Fn = (x: TensorLike, kw: Kwargs) => Tensor;
@@ -90,6 +91,7 @@ describe("reductions and scans against NumPy fixtures", () => {
           continue;
         }
         expectArrayClose(fn(x, c.kwargs), c.expected as NDArray, { rtol: c.rtol, atol: c.atol }, c.name);
+        expectTracedMatchesEager(c.name, (args) => fn(args[0] as NDArray, c.kwargs), c.args);
       }
     });
   }

@@ -6,6 +6,7 @@ import { getOp } from "../../src/ir/registry.js";
 import { broadcastShapes } from "../../src/ir/shape.js";
 import type { TensorType } from "../../src/ir/types.js";
 import { expectArrayClose, type FixtureValue, loadFixtures } from "../helpers/fixtures.js";
+import { expectTracedMatchesEager } from "../helpers/traced.js";
 
 type Fn = (args: FixtureValue[], kwargs: Record<string, FixtureValue>) => Tensor | Tensor[];
 const t = (v: FixtureValue | undefined): TensorLike => v as TensorLike;
@@ -51,6 +52,7 @@ describe("shape ops against NumPy fixtures", () => {
       expect(fn, `no mapping for fixture op ${op}`).toBeDefined();
       for (const c of list) {
         const out = fn!(c.args, c.kwargs);
+        expectTracedMatchesEager(c.name, (args) => fn!(args, c.kwargs), c.args);
         const tol = { rtol: c.rtol, atol: c.atol };
         if (Array.isArray(c.expected)) {
           expect(Array.isArray(out), `${c.name}: expected a list of tensors`).toBe(true);

@@ -4,3 +4,4 @@ import "./reduction.js";
 import "./shape.js";
 import "./linalg.js";
 import "./random.js";
+import "./debug.js";

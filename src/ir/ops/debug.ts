@@ -1,0 +1,17 @@
+/** debugPrint: prints a value every time it is computed, eagerly or inside a compiled graph. */
+import { isStr } from "../registry.js";
+import { ValueError } from "../errors.js";
+import { defineOp } from "../registry.js";
+
+defineOp({
+  name: "debugPrint",
+  kind: "shape",
+  arity: 1,
+  effect: true,
+  doc: "prints attribute label and the operand's value when it runs; returns the operand unchanged",
+  infer(inputs, attrs) {
+    const label = attrs["label"];
+    if (label === undefined || !isStr(label)) throw new ValueError(`debugPrint: attribute "label" must be a string, got ${JSON.stringify(label)}`);
+    return [inputs[0]!];
+  },
+});

@@ -1,0 +1,280 @@
+/**
+ * `fn()`: trace a function once per input signature into an IR graph, then run the graph.
+ *
+ * Signature = the tree structure of the arguments + each tensor leaf's (shape, dtype, device) +
+ * the value of every other leaf (static, like Python values in tf.function). The first call with
+ * a new signature traces; later calls with it reuse the graph. Inside the trace, tensor arguments
+ * are SymbolicTensors; eager tensors the function closes over become graph constants.
+ */
+import type { Graph } from "../ir/graph.js";
+import { ValueError } from "../ir/errors.js";
+import { formatType } from "../ir/types.js";
+import { toDot } from "../ir/dot.js";
+import { print } from "../ir/print.js";
+import { verify } from "../ir/verify.js";
+import { interpret } from "../exec/interpret.js";
+import { tensor } from "./create.js";
+import { checkDevice } from "./device.js";
+import { describeStatic, flatten, isTensorLeaf, staticKey, treeDefKey, type TreeDef, unflatten } from "./pytree.js";
+import { currentTrace, SymbolicTensor, Trace, userCallSite, withTrace, escapedTracerError } from "./symbolic.js";
+import { type Device, EagerTensor, Tensor } from "./tensor.js";
+import { nameFromCallSite } from "./names.js";
+import { emitWarning } from "./warnings.js";
+
+export interface FnOptions {
+  /** The name used in IR (`func @name`) and in messages; defaults to the function's own name. */
+  name?: string;
+  /** The device the compiled graph runs on (default: "cpu"). */
+  device?: Device;
+}
+
+export interface IrOptions {
+  /** `"traced"`: the graph as recorded, before any pass. */
+  stage?: "traced";
+  format?: "text" | "json" | "dot";
+  /** Print large constants as `dense<...>` (readable, not parseable). Default true for `ir()`. */
+  elideConstants?: boolean;
+  /** Include `loc(...)` source locations (default true). */
+  loc?: boolean;
+}
+
+const IR_OPTION_KEYS = new Set(["stage", "format", "elideConstants", "loc"]);
+
+export interface TracedFunction<A extends unknown[], R> {
+  (...args: A): R;
+  /** How many times the function has been traced (once per new signature). */
+  readonly traceCount: number;
+  /** The traced IR graph for these arguments (traces if this signature is new; does not run). */
+  lower(...args: A): Graph;
+  /** The IR as text (or JSON / Graphviz DOT) for these arguments; options may follow the arguments. */
+  ir(...args: [...A] | [...A, IrOptions]): string;
+  /** Drops every cached trace. */
+  clearCache(): void;
+}
+
+interface Entry {
+  readonly graph: Graph;
+  readonly outDef: TreeDef;
+  /** Per output leaf: the index of the graph result it takes, or the static value to return. */
+  readonly outLeaves: readonly ({ result: number } | { value: unknown })[];
+}
+
+interface Signature {
+  readonly key: string;
+  readonly def: TreeDef;
+  readonly paths: readonly string[];
+  readonly leafKeys: readonly string[];
+  /** Per leaf, what a user reads: `f32[4]`, `0.5`, `"relu"`. */
+  readonly leafText: readonly string[];
+}
+
+const RETRACE_WINDOW = 5;
+
+function tensorKey(t: Tensor): string {
+  return `T:${t.dtype}[${t.shape.join(",")}]@${t.device}`;
+}
+
+function signatureOf(leaves: readonly unknown[], def: TreeDef, paths: readonly string[], extra: string): Signature {
+  const leafKeys = leaves.map((x) => (x instanceof Tensor ? tensorKey(x) : staticKey(x)));
+  const leafText = leaves.map((x) => (x instanceof Tensor ? `${formatType(x.type)}${x.device === "cpu" ? "" : ` on ${x.device}`}` : describeStatic(x)));
+  return { key: `${extra}|${treeDefKey(def)}|${leafKeys.join("|")}`, def, paths, leafKeys, leafText };
+}
+
+/** Names the argument whose shape, dtype or value changed between two signatures. */
+function explainChange(prev: Signature, next: Signature): string {
+  if (treeDefKey(prev.def) !== treeDefKey(next.def)) return "the structure of the arguments changed (a different nesting of arrays/objects, or a different number of arguments)";
+  for (let i = 0; i < next.leafKeys.length; i++) {
+    if (prev.leafKeys[i] !== next.leafKeys[i]) {
+      return `argument ${next.paths[i]} changed from ${prev.leafText[i]} to ${next.leafText[i]}`;
+    }
+  }
+  return "the signature changed";
+}
+
+function paramName(path: string): string {
+  // `[0].w` -> `%arg0.w`, `[1][2]` -> `%arg1.2`: names that IR text accepts.
+  const cleaned = path.replace(/^\[(\d+)\]/, "arg$1").replace(/\[(\d+)\]/g, ".$1").replace(/[^A-Za-z0-9_.$]/g, "_");
+  return `%${cleaned || "arg"}`;
+}
+
+function splitIrArgs(args: unknown[]): { args: unknown[]; opts: IrOptions } {
+  const last = args[args.length - 1];
+  if (last !== null && typeof last === "object" && Object.getPrototypeOf(last) === Object.prototype) {
+    const keys = Object.keys(last);
+    if (keys.length > 0 && keys.every((k) => IR_OPTION_KEYS.has(k))) return { args: args.slice(0, -1), opts: last as IrOptions };
+  }
+  return { args, opts: {} };
+}
+
+class Compiler {
+  readonly name: string;
+  readonly device: Device;
+  traceCount = 0;
+  private readonly cache = new Map<string, Entry>();
+  private previous: Signature | undefined;
+  private readonly history: boolean[] = [];
+  private warned = false;
+
+  constructor(
+    private readonly f: (...args: unknown[]) => unknown,
+    options: FnOptions,
+  ) {
+    this.name = options.name ?? (f.name || nameFromCallSite(userCallSite()) || "anonymous");
+    this.device = checkDevice(options.device, "fn");
+  }
+
+  clear(): void {
+    this.cache.clear();
+    this.previous = undefined;
+    this.history.length = 0;
+  }
+
+  /** Flattens arguments, converting NDArray/TypedArray leaves to tensors. */
+  private prepare(thisArg: unknown, args: unknown[]): { leaves: unknown[]; sig: Signature } {
+    const flat = flatten(args);
+    const leaves = flat.leaves.map((x) => (isTensorLeaf(x) && !(x instanceof Tensor) ? tensor(x as never) : x));
+    for (const [i, x] of leaves.entries()) {
+      if (x instanceof SymbolicTensor) throw escapedTracerError(x, `as argument ${flat.paths[i]} of \`${this.name}\``);
+    }
+    const sig = signatureOf(leaves, flat.def, flat.paths, thisKey(thisArg));
+    return { leaves, sig };
+  }
+
+  lookup(thisArg: unknown, args: unknown[]): { entry: Entry; leaves: unknown[] } {
+    const { leaves, sig } = this.prepare(thisArg, args);
+    let entry = this.cache.get(sig.key);
+    const retraced = entry === undefined;
+    if (!entry) {
+      entry = this.trace(thisArg, sig, leaves);
+      this.cache.set(sig.key, entry);
+    }
+    this.noteCall(retraced, sig);
+    return { entry, leaves };
+  }
+
+  private noteCall(retraced: boolean, sig: Signature): void {
+    this.history.push(retraced);
+    if (this.history.length > RETRACE_WINDOW) this.history.shift();
+    if (!this.warned && retraced && this.previous && this.history.length === RETRACE_WINDOW && this.history.every(Boolean)) {
+      this.warned = true;
+      emitWarning(
+        "ST007",
+        `\`${this.name}\` was traced on each of its last ${RETRACE_WINDOW} calls (${this.traceCount} traces so far): ${explainChange(this.previous, sig)}. ` +
+          "Every new shape, dtype or static value traces and compiles again. Pass values that change as tensors (not JS numbers), and keep shapes fixed (pad batches to one size).",
+      );
+    }
+    this.previous = sig;
+  }
+
+  private trace(thisArg: unknown, sig: Signature, leaves: unknown[]): Entry {
+    const trace = new Trace(this.name, this.device);
+    const loc = userCallSite();
+    const symbolic = leaves.map((x, i) => (x instanceof Tensor ? trace.param(paramName(sig.paths[i]!), x.type, loc) : x));
+    const args = unflatten(sig.def, symbolic) as unknown[];
+    const out = withTrace(trace, () => this.f.apply(thisArg, args));
+    const flatOut = flatten(out);
+    const results: string[] = [];
+    const outLeaves = flatOut.leaves.map((x, i): { result: number } | { value: unknown } => {
+      if (x instanceof SymbolicTensor) {
+        if (x.trace !== trace) throw escapedTracerError(x, `as result ${flatOut.paths[i] || ""} of \`${this.name}\``);
+        results.push(x.value.name);
+        return { result: results.length - 1 };
+      }
+      if (x instanceof EagerTensor) {
+        results.push(trace.constant(x).name);
+        return { result: results.length - 1 };
+      }
+      return { value: x };
+    });
+    const graph = trace.builder.build(results);
+    verify(graph);
+    this.traceCount++;
+    return { graph, outDef: flatOut.def, outLeaves };
+  }
+
+  run(entry: Entry, leaves: readonly unknown[]): unknown {
+    const inputs = leaves.filter((x): x is EagerTensor => x instanceof Tensor).map((t) => ({ data: t.buffer(), type: t.type }));
+    const outs = interpret(entry.graph, inputs);
+    const values = entry.outLeaves.map((o) => {
+      if ("value" in o) return o.value;
+      const b = outs[o.result]!;
+      return new EagerTensor(b.data, b.type, this.device);
+    });
+    return unflatten(entry.outDef, values);
+  }
+}
+
+/** `this` of a decorated method is static: its identity, plus the identity of each tensor field. */
+function thisKey(thisArg: unknown): string {
+  if (thisArg === undefined || thisArg === null || typeof thisArg !== "object") return "";
+  const fields = Object.entries(thisArg as Record<string, unknown>)
+    .filter(([, v]) => v instanceof Tensor)
+    .map(([k, v]) => `${k}=${staticKey(v)}`);
+  return `${staticKey(thisArg)}{${fields.join(",")}}`;
+}
+
+function makeTraced<A extends unknown[], R>(f: (...args: A) => R, options: FnOptions): TracedFunction<A, R> {
+  const compiler = new Compiler(f as (...args: unknown[]) => unknown, options);
+  const call = function (this: unknown, ...args: A): R {
+    // Inside another trace, a traced function is inlined into that trace, as jit inside jit.
+    if (currentTrace()) return f.apply(this, args);
+    const { entry, leaves } = compiler.lookup(this, args);
+    return compiler.run(entry, leaves) as R;
+  };
+  const lower = function (this: unknown, ...args: A): Graph {
+    return compiler.lookup(this, args).entry.graph;
+  };
+  Object.defineProperties(call, {
+    traceCount: { get: () => compiler.traceCount },
+    name: { value: compiler.name },
+    lower: { value: lower },
+    ir: {
+      value: function (this: unknown, ...all: unknown[]): string {
+        const { args, opts } = splitIrArgs(all);
+        if (opts.stage !== undefined && opts.stage !== "traced") {
+          throw new ValueError(`ir: unknown stage ${JSON.stringify(opts.stage)}; available: "traced" (optimized stages arrive with the compiler)`);
+        }
+        const graph = lower.apply(this, args as A);
+        const format = opts.format ?? "text";
+        if (format === "json") return JSON.stringify(graph, (_k, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v), 2);
+        if (format === "dot") return toDot(graph, { elideConstants: opts.elideConstants ?? true });
+        if (format !== "text") throw new ValueError(`ir: unknown format ${JSON.stringify(format)}; available: "text", "json", "dot"`);
+        return print(graph, { elideConstants: opts.elideConstants ?? true, loc: opts.loc ?? true });
+      },
+    },
+    clearCache: { value: () => compiler.clear() },
+  });
+  return call as unknown as TracedFunction<A, R>;
+}
+
+type MethodDecorator = <This, A extends unknown[], R>(
+  method: (this: This, ...args: A) => R,
+  context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
+) => (this: This, ...args: A) => R;
+
+/**
+ * Traces `f` once per input signature into an IR graph and runs the graph. Also a TC39 method
+ * decorator: `@fn() forward(x) { ... }` (then `this` is part of the signature: its identity and
+ * the identity of each of its tensor fields).
+ */
+export function fn<A extends unknown[], R>(f: (...args: A) => R, options?: FnOptions): TracedFunction<A, R>;
+export function fn(options?: FnOptions): MethodDecorator;
+export function fn<A extends unknown[], R>(fOrOptions?: ((...args: A) => R) | FnOptions, options: FnOptions = {}): TracedFunction<A, R> | MethodDecorator {
+  if (typeof fOrOptions === "function") return makeTraced(fOrOptions, options);
+  if (fOrOptions !== undefined && (typeof fOrOptions !== "object" || fOrOptions === null)) {
+    throw new ValueError(`fn: expected a function or an options object, got ${describeStatic(fOrOptions)}`);
+  }
+  const decoratorOptions = fOrOptions ?? {};
+  return function <This, MA extends unknown[], MR>(method: (this: This, ...args: MA) => MR, context: ClassMethodDecoratorContext<This, (this: This, ...args: MA) => MR>) {
+    const name = decoratorOptions.name ?? String(context.name);
+    const traced = makeTraced(method as (...args: MA) => MR, { ...decoratorOptions, name });
+    return function (this: This, ...args: MA): MR {
+      return traced.apply(this, args);
+    };
+  } as MethodDecorator;
+}
+
+/** Runs `body` as if tracing, for tests of trace-time behaviour: true while a trace is recording. */
+export function isTracing(): boolean {
+  return currentTrace() !== undefined;
+}
