@@ -59,7 +59,7 @@ const mlp = fn((params: { w1: Tensor; w2: Tensor }, xb: Tensor) => {
 const params = { w1, w2 };
 console.log("traced prediction:", mlp(params, batch).toString());
 console.log("second call, same shapes -> no retrace; traceCount =", (mlp(params, batch), mlp.traceCount));
-console.log("\nThe traced IR (mlp.ir(params, batch)):\n" + mlp.ir(params, batch, { loc: false }));
+console.log("\nThe traced IR (mlp.ir(params, batch)):\n" + mlp.ir(params, batch, { loc: false }).trimEnd());
 
 section("7. Inside a trace, tensors are symbolic: .numpy() has no value to give");
 const leaky = fn((xb: Tensor) => {
