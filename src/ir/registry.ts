@@ -19,7 +19,22 @@ export type OpKind =
   | "matmul"
   | "conv"
   | "pool"
+  | "debug" // observes values without changing them (debugPrint): marked as an effect
   | "creation"; // makes new values from attributes (random ops take only their key as an operand)
+
+/**
+ * One declared attribute of an op. `type` is documentation in a small notation (`int`, `int[]`,
+ * `int[][]`, `number`, `bool`, `string`, `dtype`, `int | null`, `"valid" | "same" | int[][]`);
+ * the op's `infer` checks the values. An optional attribute may be left out (its default is in `doc`).
+ */
+export interface AttrSpec {
+  readonly type: string;
+  readonly doc: string;
+  readonly optional?: boolean;
+}
+
+/** The attributes an op accepts, by name; the verifier rejects any other name and any missing required one. */
+export type AttrSchema = Readonly<Record<string, AttrSpec>>;
 
 export interface ScalarContext {
   /** dtypes of the operands, after promotion */
@@ -33,6 +48,8 @@ export interface OpDef {
   /** Number of tensor operands, or "variadic" (concat). */
   readonly arity: number | "variadic";
   readonly doc: string;
+  /** Every attribute the op reads, declared; `{}` for ops without attributes. */
+  readonly attributes: AttrSchema;
   /** Has an effect beyond its results (debugPrint): passes must keep it and never reorder it. */
   readonly effect?: boolean;
   /**
@@ -55,8 +72,30 @@ const REGISTRY = new Map<string, OpDef>();
 export function defineOp(def: OpDef): OpDef {
   if (REGISTRY.has(def.name)) throw new Error(`op ${def.name} is defined twice`);
   if (def.kind === "elementwise" && !def.scalar) throw new Error(`elementwise op ${def.name} needs a scalar template`);
-  REGISTRY.set(def.name, def);
-  return def;
+  // Untyped callers (plain JS, casts in tests) may leave the schema out: that declares no attributes.
+  const full: OpDef = (def as Partial<OpDef>).attributes === undefined ? { ...def, attributes: {} } : def;
+  checkSchema(full);
+  REGISTRY.set(full.name, full);
+  return full;
+}
+
+/** A malformed schema is a bug in the op's definition, reported when the op is defined. */
+function checkSchema(def: OpDef): void {
+  const a: unknown = def.attributes;
+  if (typeof a !== "object" || a === null || Array.isArray(a)) throw new Error(`op ${def.name}: attributes must be an object of {type, doc}`);
+  for (const [name, spec] of Object.entries(a as Record<string, unknown>)) {
+    const s = spec as Partial<AttrSpec> | null;
+    if (typeof s !== "object" || s === null || typeof s.type !== "string" || typeof s.doc !== "string" || (s.optional !== undefined && typeof s.optional !== "boolean")) {
+      throw new Error(`op ${def.name}: attribute "${name}" must be declared as {type: string, doc: string, optional?: boolean}`);
+    }
+  }
+}
+
+/** The names of the attributes an op declares, for messages: `axes, keepDims (optional)`. */
+export function describeAttributes(def: OpDef): string {
+  const names = Object.keys(def.attributes);
+  if (names.length === 0) return "no attributes";
+  return names.map((n) => (def.attributes[n]!.optional ? `${n} (optional)` : n)).join(", ");
 }
 
 export function getOp(name: string): OpDef {

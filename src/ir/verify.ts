@@ -7,6 +7,8 @@
  *   use-before-def  an operand or a graph result names a value not defined before it
  *   unknown-op      the op is not in the registry
  *   arity           the operand count does not match the op's arity
+ *   attributes      an attribute the op does not declare, or a required one missing (values are the
+ *                   op's rule's business: type-rule)
  *   type            a declared type is not a known dtype with a shape of non-negative integers
  *   type-rule       the op's rule rejects the operands/attributes, or infers other result types
  *   constant        constant data does not match its declared type
@@ -19,7 +21,7 @@ import { dtypeInfo, isDType } from "./dtype.js";
 import { IRVerifyError, SymtensorError } from "./errors.js";
 import type { Graph, Node } from "./graph.js";
 import "./ops/index.js";
-import { type Attrs, getOp, hasOp, type OpDef } from "./registry.js";
+import { type Attrs, describeAttributes, getOp, hasOp, type OpDef } from "./registry.js";
 import { formatType, sameType, type TensorType } from "./types.js";
 
 const VALUE_NAME = /^%[A-Za-z0-9_.$]+$/;
@@ -311,6 +313,7 @@ class Verifier {
       seen.add(r.name);
     }
 
+    this.attributes(def, n, fail);
     this.typeRule(def, n, operandTypes, declared, fail);
     this.regions(def, n, scope, fail);
     for (const [k, r] of n.results.entries()) scope.defined.set(r.name, declared[k]!);
@@ -322,6 +325,22 @@ class Verifier {
     const problem = typeProblem(r.type);
     if (problem) this.fail(where, "type", inIR(`${what} (${r.name}): ${problem}`));
     return { type: r.type as TensorType };
+  }
+
+  /** Attribute names against the op's declaration; their values are checked by the op's rule. */
+  private attributes(def: OpDef, n: CheckedNode, fail: (rule: string, detail: string) => never): void {
+    const schema = def.attributes;
+    // Own properties only: "toString" or "__proto__" must not count as declared.
+    for (const name of Object.keys(n.attrs)) {
+      if (!Object.hasOwn(schema, name)) {
+        fail("attributes", `${n.op} has no attribute ${show(name)}; it declares ${describeAttributes(def)}`);
+      }
+    }
+    for (const [name, spec] of Object.entries(schema)) {
+      if (!spec.optional && !Object.hasOwn(n.attrs, name)) {
+        fail("attributes", `${n.op} needs attribute "${name}" (${spec.type}: ${spec.doc}); it declares ${describeAttributes(def)}`);
+      }
+    }
   }
 
   private typeRule(def: OpDef, n: CheckedNode, operands: readonly TensorType[], declared: readonly TensorType[], fail: (rule: string, detail: string) => never): void {

@@ -274,7 +274,7 @@ describe("interpret: argument errors", () => {
 });
 
 describe("interpret: ops it cannot run", () => {
-  defineOp({ name: "test.loop", kind: "shape", arity: 1, regions: 1, doc: "test op with a region and no kernel", infer: (t) => [t[0]!] });
+  defineOp({ name: "test.loop", attributes: {}, kind: "shape", arity: 1, regions: 1, doc: "test op with a region and no kernel", infer: (t) => [t[0]!] });
 
   it("an op with regions and no CPU kernel is a ValueError naming the op", () => {
     const body: Region = { params: [{ name: "%p", type: { dtype: "float32", shape: [2] } }], nodes: [], results: ["%p"] };

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { IRVerifyError, ValueError } from "../../src/ir/errors.js";
 import { type Graph, GraphBuilder, type Node, type Region } from "../../src/ir/graph.js";
-import { defineOp } from "../../src/ir/registry.js";
+import { defineOp, listOps } from "../../src/ir/registry.js";
 import type { TensorType } from "../../src/ir/types.js";
 import { type RegionTypes, verify } from "../../src/ir/verify.js";
 
@@ -17,6 +17,7 @@ defineOp({
   arity: "variadic",
   regions: 1,
   doc: "test op with one region",
+  attributes: {},
   infer: (inputs) => [inputs[0]!],
   verifyRegions(node: Node, regions: readonly RegionTypes[]) {
     const r = regions[0]!;
@@ -294,9 +295,132 @@ describe("verify: one broken graph per rule", () => {
   });
 });
 
+// ---- attributes: names checked against each op's declaration -------------------------------------
+
+/** A graph with one node `op(%x)` on x, declaring the given result types. */
+function oneNode(op: string, attrs: Record<string, unknown>, x: TensorType, results: TensorType[]): Graph {
+  const b = new GraphBuilder("f");
+  b.addParam("%x", x);
+  b.addNode(op, ["%x"], attrs as never, results);
+  return b.build(results.length ? ["%0"] : []);
+}
+
+describe("verify: attributes", () => {
+  it("rejects an attribute the op does not declare, naming the op, the attribute and the declared list", () => {
+    expectRule(oneNode("neg", { axis: 1 }, f32(2), [f32(2)]), "attributes", "%0", `neg has no attribute "axis"; it declares no attributes`, "%0 = neg(%x) {axis = 1}");
+    expectRule(
+      oneNode("reduceSum", { axes: [0], keepdims: true }, f32(2), [f32(1)]),
+      "attributes", "%0", `reduceSum has no attribute "keepdims"; it declares axes, keepDims (optional)`,
+    );
+    expectRule(
+      oneNode("cumsum", { axis: 0, inclusive: true }, f32(2), [f32(2)]),
+      "attributes", "%0", `"inclusive"`, "axis, exclusive (optional), reverse (optional)",
+    );
+  });
+
+  it("rejects a missing required attribute, with its type and doc", () => {
+    expectRule(oneNode("reshape", {}, f32(2, 3), [f32(6)]), "attributes", "%0", `reshape needs attribute "shape" (int[]: `, "it declares shape");
+    expectRule(oneNode("cast", {}, f32(2), [i32(2)]), "attributes", "%0", `cast needs attribute "dtype" (dtype: `);
+    expectRule(oneNode("argmax", { keepDims: true }, f32(2), [i32(1)]), "attributes", "%0", `argmax needs attribute "axis" (int | null: `);
+    expectRule(oneNode("randomUniform", { shape: [2], dtype: "float32", minval: 0 }, i32(2), [f32(2)]), "attributes", "%0", `"maxval"`);
+    expectRule(oneNode("debugPrint", {}, f32(2), [f32(2)]), "attributes", "%0", `debugPrint needs attribute "label" (string: `);
+  });
+
+  it("accepts optional attributes left out, and null as an attribute's value", () => {
+    expect(() => verify(oneNode("reduceSum", { axes: [0] }, f32(2), [f32()]))).not.toThrow();
+    expect(() => verify(oneNode("cumsum", { axis: null }, f32(2, 2), [f32(4)]))).not.toThrow();
+    expect(() => verify(oneNode("argmax", { axis: null }, f32(2, 2), [i32()]))).not.toThrow();
+    expect(() => verify(oneNode("gelu", {}, f32(2), [f32(2)]))).not.toThrow();
+    expect(() => verify(oneNode("gelu", { approximate: true }, f32(2), [f32(2)]))).not.toThrow();
+  });
+
+  it("does not count inherited names (toString, __proto__, constructor) as declared", () => {
+    const proto = JSON.parse(`{"__proto__": 1, "axes": [0]}`) as Record<string, unknown>;
+    expect(Object.keys(proto)).toContain("__proto__");
+    expectRule(oneNode("reduceSum", proto, f32(2), [f32()]), "attributes", "%0", `no attribute "__proto__"`);
+    expectRule(oneNode("neg", { toString: 1 }, f32(2), [f32(2)]), "attributes", "%0", `no attribute "toString"`);
+    expectRule(oneNode("cast", { constructor: "int32" }, f32(2), [i32(2)]), "attributes", "%0", `no attribute "constructor"`);
+  });
+
+  it("checks names before the op's rule checks values, and applies inside regions", () => {
+    // axes = [5] is out of range, but the unknown name is reported first.
+    expectRule(oneNode("reduceSum", { axes: [5], axis: 0 }, f32(2), [f32()]), "attributes", "%0", `no attribute "axis"`);
+    // Values stay the rule's business.
+    expectRule(oneNode("reduceSum", { axes: "0" }, f32(2), [f32()]), "type-rule", "%0", `reduceSum: attribute "axes"`);
+    expectRule(oneNode("gelu", { approximate: "tanh" }, f32(2), [f32(2)]), "type-rule", "%0", `gelu: attribute "approximate" must be a boolean`);
+    const b = new GraphBuilder("f");
+    b.addParam("%x", f32(2));
+    const body: Region = {
+      params: [{ name: "%a", type: f32(2) }],
+      nodes: [{ op: "relu", operands: ["%a"], attrs: { alpha: 0.1 }, results: [{ name: "%t", type: f32(2) }] }],
+      results: ["%t"],
+    };
+    b.addNode("test.regionOp", ["%x"], {}, [f32(2)], undefined, [body]);
+    expectRule(b.build(["%0"]), "attributes", "%t", `relu has no attribute "alpha"`, "in region 0 of %0");
+  });
+
+  it("any undeclared name is rejected, whatever the op (property)", () => {
+    const ops = listOps().filter((o) => !o.name.startsWith("test."));
+    fc.assert(
+      fc.property(fc.constantFrom(...ops), fc.string({ minLength: 1, maxLength: 12 }), (op, name) => {
+        fc.pre(!Object.hasOwn(op.attributes, name));
+        const e = verifyError(oneNode(op.name, { [name]: 0 }, f32(2), [f32(2)]));
+        // Arity can fail first for ops with several operands; with one operand the name is reported.
+        if (op.arity === 1 || op.arity === "variadic") {
+          expect(e.rule).toBe("attributes");
+          expect(e.message).toContain(`${op.name} has no attribute ${JSON.stringify(name)}`);
+        } else expect(e.rule).toBe("arity");
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("the cast target dtype must be a real dtype, not an inherited property name", () => {
+    expectRule(oneNode("cast", { dtype: "toString" }, f32(2), [f32(2)]), "type-rule", "%0", "cast: unknown target dtype");
+    expectRule(oneNode("cast", { dtype: "constructor" }, f32(2), [f32(2)]), "type-rule", "%0", "cast: unknown target dtype");
+  });
+});
+
+describe("op attribute schemas", () => {
+  it("every registered op declares its attributes, each with a type and a doc", () => {
+    const ops = listOps();
+    expect(ops.length).toBeGreaterThan(60);
+    for (const op of ops) {
+      expect(typeof op.attributes, op.name).toBe("object");
+      for (const [name, spec] of Object.entries(op.attributes)) {
+        expect(spec.type.length, `${op.name}.${name} type`).toBeGreaterThan(0);
+        expect(spec.doc.length, `${op.name}.${name} doc`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("declares what the ops read (spot checks per group)", () => {
+    const names = (op: string): string[] => Object.keys(listOps().find((o) => o.name === op)!.attributes);
+    expect(names("add")).toEqual([]);
+    expect(names("cast")).toEqual(["dtype"]);
+    expect(names("gelu")).toEqual(["approximate"]);
+    expect(names("reduceMean")).toEqual(["axes", "keepDims"]);
+    expect(names("argmin")).toEqual(["axis", "keepDims"]);
+    expect(names("cumprod")).toEqual(["axis", "exclusive", "reverse"]);
+    expect(names("slice")).toEqual(["begin", "end", "strides"]);
+    expect(names("conv2d")).toEqual(["strides", "dilations", "padding"]);
+    expect(names("avgPool2d")).toEqual(["windowShape", "strides", "padding"]);
+    expect(names("randomInt")).toEqual(["shape", "dtype", "minval", "maxval"]);
+    expect(names("debugPrint")).toEqual(["label"]);
+  });
+
+  it("defineOp rejects a malformed schema and reads a missing one as no attributes", () => {
+    const base = { kind: "shape", arity: 1, doc: "test", infer: (t: readonly TensorType[]) => [t[0]!] } as const;
+    expect(() => defineOp({ ...base, name: "test.badSchema", attributes: { k: { type: "int" } } as never })).toThrow(/attribute "k" must be declared/);
+    const def = defineOp({ ...base, name: "test.noSchema" } as never);
+    expect(def.attributes).toEqual({});
+    expectRule(oneNode("test.noSchema", { k: 1 }, f32(2), [f32(2)]), "attributes", "%0", "test.noSchema has no attribute \"k\"; it declares no attributes");
+  });
+});
+
 // ---- fuzzing: verify throws only IRVerifyError -----------------------------------------------------
 
-const RULES = new Set(["malformed", "ssa", "use-before-def", "unknown-op", "arity", "type-rule", "constant", "type", "region"]);
+const RULES = new Set(["malformed", "ssa", "use-before-def", "unknown-op", "arity", "attributes", "type-rule", "constant", "type", "region"]);
 
 /** Verifies `g`, failing on anything but IRVerifyError; returns the rule broken ("ok" if none). */
 function expectOnlyVerifyErrors(g: unknown): string {

@@ -5,10 +5,11 @@ import { defineOp } from "../registry.js";
 
 defineOp({
   name: "debugPrint",
-  kind: "shape",
+  kind: "debug",
   arity: 1,
   effect: true,
   doc: "prints attribute label and the operand's value when it runs; returns the operand unchanged",
+  attributes: { label: { type: "string", doc: "printed before the value" } },
   infer(inputs, attrs) {
     const label = attrs["label"];
     if (label === undefined || !isStr(label)) throw new ValueError(`debugPrint: attribute "label" must be a string, got ${JSON.stringify(label)}`);

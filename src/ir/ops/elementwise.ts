@@ -3,8 +3,8 @@
  * dtype. Operands of a binary op have one dtype (the public API inserts explicit casts first, as
  * jax.numpy does over lax), so the IR is explicit about every conversion.
  */
-import { type DType, isFloat } from "../dtype.js";
-import { DTypeError } from "../errors.js";
+import { type DType, isDType, isFloat } from "../dtype.js";
+import { DTypeError, ValueError } from "../errors.js";
 import { type Attrs, defineOp, type ScalarContext } from "../registry.js";
 import { broadcastShapes } from "../shape.js";
 import { formatType, type TensorType } from "../types.js";
@@ -56,6 +56,7 @@ function unary(name: string, doc: string, a: Accepts, out: "same" | "bool", scal
     kind: "elementwise",
     arity: 1,
     doc,
+    attributes: {},
     infer(inputs) {
       const x = inputs[0]!;
       checkDTypes(name, inputs, a);
@@ -71,6 +72,7 @@ function binary(name: string, doc: string, a: Accepts, out: "same" | "bool", sca
     kind: "elementwise",
     arity: 2,
     doc,
+    attributes: {},
     infer(inputs) {
       const [x, y] = inputs as [TensorType, TensorType];
       checkDTypes(name, inputs, a);
@@ -129,8 +131,16 @@ defineOp({
   kind: "elementwise",
   arity: 1,
   doc: "x * Phi(x); attribute approximate: false (erf form) or true (tanh form)",
-  infer(inputs) {
+  attributes: {
+    approximate: { type: "bool", doc: "true: the tanh approximation; false: the exact erf form (default false)", optional: true },
+  },
+  infer(inputs, attrs) {
     checkDTypes("gelu", inputs, "float");
+    // The template reads only `=== true`, so anything but a boolean would silently mean the erf form.
+    const approximate = attrs["approximate"];
+    if (approximate !== undefined && typeof approximate !== "boolean") {
+      throw new ValueError(`gelu: attribute "approximate" must be a boolean, got ${JSON.stringify(approximate)}`);
+    }
     return [{ dtype: inputs[0]!.dtype, shape: inputs[0]!.shape }];
   },
   scalar: (args, _ctx, attrs) => (attrs["approximate"] === true ? `M.geluTanh(${args[0]})` : `M.geluErf(${args[0]})`),
@@ -145,12 +155,14 @@ defineOp({
   kind: "elementwise",
   arity: 1,
   doc: "convert to attribute dtype: float to int truncates toward zero and saturates (NaN -> 0); int to int wraps",
+  attributes: {
+    dtype: { type: "dtype", doc: "the target dtype: bool, uint8, int32, float32 or float64" },
+  },
   infer(inputs, attrs) {
     const to = attrs["dtype"];
-    if (typeof to !== "string" || !(to in { bool: 1, uint8: 1, int32: 1, float32: 1, float64: 1 })) {
-      throw new DTypeError(`cast: unknown target dtype ${JSON.stringify(to)}`);
-    }
-    return [{ dtype: to as DType, shape: inputs[0]!.shape }];
+    // isDType, not `in` on an object literal: "toString" or "constructor" are in every object.
+    if (!isDType(to)) throw new DTypeError(`cast: unknown target dtype ${JSON.stringify(to ?? null)}`);
+    return [{ dtype: to, shape: inputs[0]!.shape }];
   },
   scalar(args, ctx) {
     const x = args[0]!;
@@ -204,6 +216,7 @@ defineOp({
   kind: "elementwise",
   arity: 3,
   doc: "cond ? x : y with three-way broadcasting; cond is bool",
+  attributes: {},
   infer(inputs) {
     const [c, x, y] = inputs as [TensorType, TensorType, TensorType];
     if (c.dtype !== "bool") throw new DTypeError(`where: condition must be bool, got ${formatType(c)}`);

@@ -6,7 +6,7 @@
  */
 import { type DType, isFloat } from "../dtype.js";
 import { DTypeError, ShapeError, ValueError } from "../errors.js";
-import { type AttrValue, type Attrs, defineOp } from "../registry.js";
+import { type AttrSchema, type AttrValue, type Attrs, defineOp } from "../registry.js";
 import { describe, sizeOf } from "../shape.js";
 import { formatType, type TensorType } from "../types.js";
 
@@ -98,6 +98,7 @@ defineOp({
   kind: "matmul",
   arity: 2,
   doc: "NumPy matmul: matrix product over the last two axes, batch axes broadcast, 1-D operands promoted to matrices (integers wrap; bool is or-of-ands)",
+  attributes: {},
   infer(inputs) {
     const [a, b] = inputs as [TensorType, TensorType];
     const dtype = sameDType("matmul", a, b, ["a", "b"]);
@@ -141,6 +142,7 @@ defineOp({
   kind: "matmul",
   arity: 2,
   doc: "NumPy dot for operands of rank >= 1: sums over a's last axis and b's second-to-last (or only) axis",
+  attributes: {},
   infer(inputs) {
     const [a, b] = inputs as [TensorType, TensorType];
     const dtype = sameDType("dot", a, b, ["a", "b"]);
@@ -247,11 +249,22 @@ export function poolGeometry(op: string, x: TensorType, attrs: Attrs): WindowGeo
   return { batch, h, w, c, kh, kw, sh, sw, dh: 1, dw: 1, padTop, padLeft, oh, ow };
 }
 
+const POOL_ATTRS: AttrSchema = {
+  windowShape: { type: "int[]", doc: "[wh, ww], each >= 1" },
+  strides: { type: "int[]", doc: "[sh, sw], each >= 1" },
+  padding: { type: "\"valid\" | \"same\"", doc: "TensorFlow's padding rule; padded cells never enter a window's max or mean" },
+};
+
 defineOp({
   name: "conv2d",
   kind: "conv",
   arity: 2,
   doc: "2-D convolution (cross-correlation, as TensorFlow): x NHWC or HWC, filter HWIO; attributes strides [sh, sw], dilations [dh, dw], padding \"valid\" | \"same\" | [[top, bottom], [left, right]]",
+  attributes: {
+    strides: { type: "int[]", doc: "[sh, sw], each >= 1" },
+    dilations: { type: "int[]", doc: "[dh, dw], each >= 1" },
+    padding: { type: "\"valid\" | \"same\" | int[][]", doc: "TensorFlow's \"valid\" or \"same\", or explicit [[top, bottom], [left, right]] >= 0" },
+  },
   infer(inputs, attrs) {
     const [x, f] = inputs as [TensorType, TensorType];
     const dtype = sameDType("conv2d", x, f, ["x", "filter"]);
@@ -266,6 +279,7 @@ defineOp({
   kind: "pool",
   arity: 1,
   doc: "2-D max pooling over NHWC or HWC: attributes windowShape [wh, ww], strides [sh, sw], padding \"valid\" | \"same\" (padded cells are ignored); NaN propagates",
+  attributes: POOL_ATTRS,
   infer(inputs, attrs) {
     const x = inputs[0]!;
     rejectBool("maxPool2d", x, "x");
@@ -279,6 +293,7 @@ defineOp({
   kind: "pool",
   arity: 1,
   doc: "2-D average pooling over NHWC or HWC (float): attributes windowShape, strides, padding \"valid\" | \"same\"; the mean is over the real (unpadded) cells of each window",
+  attributes: POOL_ATTRS,
   infer(inputs, attrs) {
     const x = inputs[0]!;
     if (!isFloat(x.dtype)) {

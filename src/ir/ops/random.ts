@@ -91,6 +91,8 @@ export function roundToFloat(v: number, dtype: DType): number {
   return dtype === "float32" ? Math.fround(v) : v;
 }
 
+const SHAPE_ATTR = { type: "int[]", doc: "the result shape (non-negative sizes)" } as const;
+
 const FLOATS: readonly DType[] = ["float32", "float64"];
 const INT_RANGE: Partial<Record<DType, [number, number]>> = { uint8: [0, 255], int32: [-2147483648, 2147483647] };
 
@@ -99,6 +101,7 @@ defineOp({
   kind: "creation",
   arity: 1,
   doc: "n new keys from a key: result i is threefry2x32(key, [i, 1]); attribute n >= 0",
+  attributes: { n: { type: "int", doc: "number of keys (results), in 0..2^32-1" } },
   infer(inputs, attrs) {
     checkKey("randomSplit", inputs);
     const n = attrs["n"];
@@ -114,6 +117,7 @@ defineOp({
   kind: "creation",
   arity: 1,
   doc: "raw 32-bit words of the key's stream as int32 bit patterns; attribute shape",
+  attributes: { shape: SHAPE_ATTR },
   infer(inputs, attrs) {
     checkKey("randomBits", inputs);
     return [{ dtype: "int32", shape: readShape("randomBits", attrs, 1) }];
@@ -129,6 +133,12 @@ defineOp({
   kind: "creation",
   arity: 1,
   doc: "uniform floats in [minval, maxval); attributes shape, dtype (float32 | float64), minval, maxval",
+  attributes: {
+    shape: SHAPE_ATTR,
+    dtype: { type: "dtype", doc: "float32 or float64" },
+    minval: { type: "number", doc: "inclusive lower bound, finite" },
+    maxval: { type: "number", doc: "exclusive upper bound, finite, > minval in dtype" },
+  },
   infer(inputs, attrs) {
     const op = "randomUniform";
     checkKey(op, inputs);
@@ -147,6 +157,12 @@ defineOp({
   kind: "creation",
   arity: 1,
   doc: "normal floats (Box-Muller); attributes shape, dtype (float32 | float64), mean, stddev >= 0",
+  attributes: {
+    shape: SHAPE_ATTR,
+    dtype: { type: "dtype", doc: "float32 or float64" },
+    mean: { type: "number", doc: "the mean, finite" },
+    stddev: { type: "number", doc: "the standard deviation, finite, >= 0" },
+  },
   infer(inputs, attrs) {
     const op = "randomNormal";
     checkKey(op, inputs);
@@ -163,6 +179,10 @@ defineOp({
   kind: "creation",
   arity: 1,
   doc: "bool tensor, each element true with probability p; attributes shape, p in [0, 1]",
+  attributes: {
+    shape: SHAPE_ATTR,
+    p: { type: "number", doc: "probability of true, in [0, 1]" },
+  },
   infer(inputs, attrs) {
     const op = "randomBernoulli";
     checkKey(op, inputs);
@@ -177,6 +197,12 @@ defineOp({
   kind: "creation",
   arity: 1,
   doc: "uniform integers in [minval, maxval); attributes shape, dtype (int32 | uint8), minval, maxval",
+  attributes: {
+    shape: SHAPE_ATTR,
+    dtype: { type: "dtype", doc: "int32 or uint8" },
+    minval: { type: "int", doc: "inclusive lower bound, representable in dtype" },
+    maxval: { type: "int", doc: "exclusive upper bound, > minval, at most the dtype's maximum + 1" },
+  },
   infer(inputs, attrs) {
     const op = "randomInt";
     checkKey(op, inputs);

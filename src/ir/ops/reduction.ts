@@ -12,7 +12,7 @@
  */
 import type { DType } from "../dtype.js";
 import { DTypeError, ValueError } from "../errors.js";
-import { type Attrs, defineOp } from "../registry.js";
+import { type AttrSchema, type Attrs, defineOp } from "../registry.js";
 import { describe, sizeOf } from "../shape.js";
 import { formatType, type TensorType } from "../types.js";
 
@@ -83,6 +83,24 @@ function axisOrNullAttr(op: string, attrs: Attrs, rank: number): number | null {
   return v;
 }
 
+const KEEP_DIMS = { type: "bool", doc: "keep each reduced axis as a size-1 axis (default false)", optional: true } as const;
+
+const REDUCTION_ATTRS: AttrSchema = {
+  axes: { type: "int[]", doc: "the reduced axes: increasing, distinct, in 0..rank-1 ([] reduces nothing)" },
+  keepDims: KEEP_DIMS,
+};
+
+const ARG_ATTRS: AttrSchema = {
+  axis: { type: "int | null", doc: "the axis searched, in 0..rank-1; null searches the flattened input" },
+  keepDims: KEEP_DIMS,
+};
+
+const SCAN_ATTRS: AttrSchema = {
+  axis: { type: "int | null", doc: "the axis scanned, in 0..rank-1; null scans the flattened input (1-D result)" },
+  exclusive: { type: "bool", doc: "element i excludes x[i] (starts from the identity) (default false)", optional: true },
+  reverse: { type: "bool", doc: "accumulate from the end of the axis (default false)", optional: true },
+};
+
 function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
   const out: number[] = [];
   for (let d = 0; d < shape.length; d++) {
@@ -107,6 +125,7 @@ function reduction(name: string, doc: string, rule: OutRule, needsElements = fal
     kind: "reduction",
     arity: 1,
     doc,
+    attributes: REDUCTION_ATTRS,
     infer(inputs, attrs) {
       const x = checkOperand(name, inputs);
       const axes = axesAttr(name, attrs, x.shape.length);
@@ -132,6 +151,7 @@ function argReduction(name: string, doc: string): void {
     kind: "reduction",
     arity: 1,
     doc,
+    attributes: ARG_ATTRS,
     infer(inputs, attrs) {
       const x = checkOperand(name, inputs);
       const rank = x.shape.length;
@@ -158,6 +178,7 @@ function scan(name: string, doc: string): void {
     kind: "scan",
     arity: 1,
     doc,
+    attributes: SCAN_ATTRS,
     infer(inputs, attrs) {
       const x = checkOperand(name, inputs);
       const axis = axisOrNullAttr(name, attrs, x.shape.length);

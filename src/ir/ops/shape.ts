@@ -65,6 +65,7 @@ defineOp({
   kind: "shape",
   arity: 1,
   doc: "same elements in row-major order, new shape (attribute shape, fully resolved)",
+  attributes: { shape: { type: "int[]", doc: "the new shape, fully resolved (no -1); same element count as the operand" } },
   infer(inputs, attrs) {
     checkArity("reshape", inputs, 1);
     const x = inputs[0]!;
@@ -81,6 +82,7 @@ defineOp({
   kind: "shape",
   arity: 1,
   doc: "permutes axes: output axis i is input axis perm[i]",
+  attributes: { perm: { type: "int[]", doc: "a permutation of 0..rank-1: output axis i is input axis perm[i]" } },
   infer(inputs, attrs) {
     checkArity("transpose", inputs, 1);
     const x = inputs[0]!;
@@ -101,6 +103,7 @@ defineOp({
   kind: "shape",
   arity: 1,
   doc: "repeats size-1 and missing leading axes to reach attribute shape (NumPy broadcasting)",
+  attributes: { shape: { type: "int[]", doc: "the target shape, of rank >= the operand's, that the operand broadcasts to" } },
   infer(inputs, attrs) {
     checkArity("broadcastTo", inputs, 1);
     const x = inputs[0]!;
@@ -125,6 +128,11 @@ defineOp({
   kind: "shape",
   arity: 1,
   doc: "strided window: along axis i, indices begin[i], begin[i]+strides[i], ... stopping before end[i] (as Python's slice.indices)",
+  attributes: {
+    begin: { type: "int[]", doc: "first index per axis, in -1..size (as slice.indices gives it)" },
+    end: { type: "int[]", doc: "stop index per axis (exclusive), in -1..size" },
+    strides: { type: "int[]", doc: "step per axis, nonzero; negative steps walk backwards" },
+  },
   infer(inputs, attrs) {
     checkArity("slice", inputs, 1);
     const x = inputs[0]!;
@@ -156,6 +164,7 @@ defineOp({
   kind: "shape",
   arity: 1,
   doc: "reverses the order of elements along each axis in attribute axes",
+  attributes: { axes: { type: "int[]", doc: "distinct axes in 0..rank-1 to reverse" } },
   infer(inputs, attrs) {
     checkArity("flip", inputs, 1);
     const x = inputs[0]!;
@@ -169,6 +178,7 @@ defineOp({
   kind: "shape",
   arity: "variadic",
   doc: "joins operands of one dtype along attribute axis; other dimensions must match",
+  attributes: { axis: { type: "int", doc: "the axis joined along, in 0..rank-1" } },
   infer(inputs, attrs) {
     if (inputs.length === 0) throw new ValueError("concat: needs at least one operand");
     const first = inputs[0]!;
@@ -199,6 +209,10 @@ defineOp({
   kind: "shape",
   arity: 1,
   doc: "cuts the operand along attribute axis into consecutive pieces of attribute sizes (one result each)",
+  attributes: {
+    axis: { type: "int", doc: "the axis cut, in 0..rank-1" },
+    sizes: { type: "int[]", doc: "non-negative piece lengths summing to the axis length; one result per piece" },
+  },
   infer(inputs, attrs) {
     checkArity("split", inputs, 1);
     const x = inputs[0]!;
@@ -225,6 +239,7 @@ defineOp({
   kind: "index",
   arity: 2,
   doc: "np.take(x, indices, axis): the index operand (int32, any shape) replaces axis; negative indices count from the end",
+  attributes: { axis: { type: "int", doc: "the axis indexed, in 0..rank-1" } },
   infer(inputs, attrs) {
     checkArity("gather", inputs, 2);
     const [x, idx] = inputs as [TensorType, TensorType];
@@ -245,6 +260,7 @@ defineOp({
   kind: "shape",
   arity: 2,
   doc: "constant padding: attribute paddings [[before, after], ...] per axis; operand 1 is the 0-d fill value",
+  attributes: { paddings: { type: "int[][]", doc: "one non-negative pair [before, after] per axis" } },
   infer(inputs, attrs) {
     checkArity("pad", inputs, 2);
     const [x, value] = inputs as [TensorType, TensorType];
@@ -268,6 +284,10 @@ defineOp({
   kind: "index",
   arity: 3,
   doc: "tf.one_hot: a new axis (attribute axis) of attribute depth holding operand 1 where it equals the index, else operand 2",
+  attributes: {
+    depth: { type: "int", doc: "length of the new axis, >= 0" },
+    axis: { type: "int", doc: "position of the new axis in the result, in 0..rank of the indices" },
+  },
   infer(inputs, attrs) {
     checkArity("oneHot", inputs, 3);
     const [idx, on, off] = inputs as [TensorType, TensorType, TensorType];

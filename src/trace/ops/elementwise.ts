@@ -1,5 +1,7 @@
 /** Public elementwise functions: operand conversion and promotion, then one `bind` each. */
 import { type DType, isFloat, isInteger, parseDType, toFloatDType } from "../../ir/dtype.js";
+import { ValueError } from "../../ir/errors.js";
+import { describe } from "../../ir/shape.js";
 import { bind1 } from "../dispatch.js";
 import { cast as castTensor, promoteOperands, type TensorLike, toTensor } from "../promote.js";
 import type { Tensor } from "../tensor.js";
@@ -70,7 +72,11 @@ export const isFinite = numericUnary("isFinite");
 /** GELU: x * Phi(x). `approximate: "tanh"` uses the tanh form; the default is the exact erf form. */
 export function gelu(x: TensorLike, options: { approximate?: "none" | "tanh" | boolean } = {}): Tensor {
   const t = one("gelu", x);
-  const approx = options.approximate === true || options.approximate === "tanh";
+  const a = options.approximate ?? "none";
+  if (a !== "none" && a !== "tanh" && typeof a !== "boolean") {
+    throw new ValueError(`gelu: approximate must be "none", "tanh" or a boolean, got ${describe(a)}`);
+  }
+  const approx = a === true || a === "tanh";
   return bind1("gelu", [castTensor(t, toFloatDType(t.dtype))], { approximate: approx });
 }
 
