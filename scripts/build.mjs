@@ -1,7 +1,41 @@
 // Builds dist/: an ESM bundle of the library (Node and browsers), the CLI, and type declarations.
 import { execFileSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import { build } from "esbuild";
+
+const LIBRARY_ENTRY = resolve("src/index.ts");
+const SRC = resolve("src");
+const CLI_SRC = resolve("src/cli");
+
+/**
+ * dist/cli.js must use the library bundle beside it (dist/index.js), not a second copy: symbolic
+ * tensors are recognised with instanceof, and user modules that `symtensor ir` loads import
+ * dist/index.js. So the CLI's import of src/index.ts stays external, rewritten to "./index.js".
+ * Library modules the CLI imports directly (not through the entry) would be a second copy: the
+ * build lists them, so they can be exported from src/index.ts instead.
+ */
+const cliUsesLibraryBundle = {
+  name: "symtensor:cli-uses-library-bundle",
+  setup(b) {
+    const copied = new Set();
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.kind === "entry-point" || args.pluginData?.skip) return undefined;
+      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { skip: true } });
+      if (r.errors.length > 0 || r.external) return undefined;
+      if (r.path === LIBRARY_ENTRY) return { path: "./index.js", external: true };
+      if (r.path.startsWith(SRC + "/") && !r.path.startsWith(CLI_SRC + "/") && dirname(args.importer).startsWith(CLI_SRC)) {
+        copied.add(relative(".", r.path));
+      }
+      return undefined;
+    });
+    b.onEnd(() => {
+      if (copied.size > 0) {
+        console.warn(`build: dist/cli.js bundles its own copy of ${[...copied].join(", ")} (and what they import); export them from src/index.ts and import them through it`);
+      }
+    });
+  },
+};
 
 rmSync("dist", { recursive: true, force: true });
 await build({
@@ -10,6 +44,8 @@ await build({
   bundle: true,
   format: "esm",
   platform: "neutral",
+  // chevrotain's lodash-es dependency only declares "main"; "neutral" resolves no fields by default.
+  mainFields: ["module", "main"],
   target: "es2022",
   sourcemap: true,
   logLevel: "warning",
@@ -22,6 +58,7 @@ await build({
   platform: "node",
   target: "node20",
   packages: "external",
+  plugins: [cliUsesLibraryBundle],
   banner: { js: "#!/usr/bin/env node" },
   logLevel: "warning",
 });

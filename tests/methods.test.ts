@@ -6,7 +6,8 @@ const FUNCTION_ONLY = new Set([
   "tensor", "zeros", "ones", "full", "zerosLike", "onesLike", "arange", "linspace", "eye", "asarray",
   "where", "concat", "stack", "randomKey", "splitKey", "randomBits", "randomUniform", "randomNormal",
   "randomBernoulli", "randomInt", "setStrictDtypes", "getStrictDtypes", "fn", "isTracing", "debugPrint",
-  "setDebugPrinter", "setWarningHandler",
+  "setDebugPrinter", "setWarningHandler", "print", "parse", "verify", "graphEqual", "graphDiff", "toDot", "interpret",
+  "listOps", "dtypeInfo",
 ]);
 
 describe("Tensor methods", () => {

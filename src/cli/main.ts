@@ -1,15 +1,26 @@
-/** The `symtensor` command. Subcommands arrive with later layers (ir, opt, run, lint, bench). */
-import { Command } from "commander";
-import { listOps } from "../ir/registry.js";
-import "../ir/ops/index.js";
-import { VERSION } from "../version.js";
+/** The `symtensor` command: ops, ir, run, verify (opt, lint and bench arrive with later layers). */
+import { Command, CommanderError, Option } from "commander";
+import { type CliIO, formatError, processIO } from "./common.js";
+import { irCommand, type IrCommandOptions } from "./ir-command.js";
+import { listOps, VERSION } from "./lib.js";
+import { runCommand, type RunCommandOptions, verifyCommand } from "./run-command.js";
 
-export function buildProgram(): Command {
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * The command tree. Commander never exits the process: errors reach `runCli` as CommanderError
+ * (after commander printed its own message to `io`), so the CLI can run in-process in tests.
+ */
+export function buildProgram(io: CliIO = processIO): Command {
   const program = new Command();
   program
     .name("symtensor")
     .description("symtensor: a TypeScript tensor library with a tracing compiler")
-    .version(VERSION, "-v, --version", "print the symtensor version");
+    .version(VERSION, "-v, --version", "print the symtensor version")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   program
     .command("ops")
     .description("list the ops in the registry, by kind")
@@ -18,12 +29,53 @@ export function buildProgram(): Command {
       const ops = listOps().filter((o) => !opts.kind || o.kind === opts.kind);
       const width = Math.max(...ops.map((o) => o.name.length), 4);
       for (const op of ops.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name))) {
-        console.log(`${op.kind.padEnd(12)} ${op.name.padEnd(width)}  ${op.doc}`);
+        io.out(`${op.kind.padEnd(12)} ${op.name.padEnd(width)}  ${op.doc}\n`);
       }
     });
+  program
+    .command("ir")
+    .description("trace an exported function of a .ts/.js module on zero-filled arguments and print its IR")
+    .argument("<module>", "the module (.ts or .js; bundled with esbuild)")
+    .requiredOption("--fn <export>", "the export to trace: a function made by fn(), or a plain function")
+    .option("--args <types>", 'the argument types, comma-separated IR types: "f32[64,784], i32[]"', "")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "dot"]).default("text"))
+    .addOption(new Option("--stage <stage>", "the pipeline stage to print (traced: before any pass)").choices(["traced"]))
+    .option("--no-elide", "print large constants in full (text that parses back) instead of dense<...>")
+    .option("--no-loc", "omit loc(...) source locations")
+    .action(async (module: string, opts: IrCommandOptions) => irCommand(module, opts, io));
+  program
+    .command("run")
+    .description("run an IR file (.stir) with the reference interpreter on .npy inputs")
+    .argument("<file>", "the IR text file")
+    .option("--in <file.npy>", "an input, once per parameter in order", collect, [])
+    .option("--out <file.npy>", "where to write a result, once per result in order (default: print them)", collect, [])
+    .action((file: string, opts: RunCommandOptions) => runCommand(file, opts, io));
+  program
+    .command("verify")
+    .description("parse and verify an IR file (.stir)")
+    .argument("<file>", "the IR text file")
+    .action((file: string) => verifyCommand(file, io));
   return program;
 }
 
-export async function main(argv: readonly string[]): Promise<void> {
-  await buildProgram().parseAsync([...argv]);
+/**
+ * Runs the CLI on `argv` (node-style: the first two entries are the runtime and the script) and
+ * returns the exit code; errors are printed to `io`, never thrown, and the process is never exited.
+ */
+export async function runCli(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync([...argv]);
+    return 0;
+  } catch (err) {
+    // Commander has printed its own message (unknown option, --help, --version...).
+    if (err instanceof CommanderError) return err.exitCode;
+    io.err(`${formatError(err)}\n`);
+    return 1;
+  }
+}
+
+/** The entry used by bin.ts: runs the CLI and sets process.exitCode on failure. */
+export async function main(argv: readonly string[], io: CliIO = processIO): Promise<void> {
+  const code = await runCli(argv, io);
+  if (code !== 0) process.exitCode = code;
 }

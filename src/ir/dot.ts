@@ -45,6 +45,11 @@ class Scope {
 
 class DotWriter {
   private readonly lines: string[] = [];
+  /**
+   * Edges are written after every declaration, at the top level: an edge statement inside a
+   * subgraph would pull its endpoints (a graph constant, say) into that cluster.
+   */
+  private readonly edges: string[] = [];
   private undefinedCount = 0;
 
   constructor(private readonly options: DotOptions) {}
@@ -64,6 +69,7 @@ class DotWriter {
     this.nodes(g.nodes, scope, "n", "  ");
     this.lines.push(`  ret [shape=doublecircle, label="return"];`);
     this.uses(g.results, scope, "ret", "  ");
+    for (const e of this.edges) this.lines.push(`  ${e}`);
     this.lines.push("}");
     return `${this.lines.join("\n")}\n`;
   }
@@ -114,7 +120,7 @@ class DotWriter {
       if (def.port !== undefined) parts.push(def.port);
       if (names.length > 1) parts.push(String(i));
       const label = parts.length ? ` [label=${dotQuote(parts.join(": "))}]` : "";
-      this.lines.push(`${indent}${def.id} -> ${target}${label};`);
+      this.edges.push(`${def.id} -> ${target}${label};`);
     });
   }
 }

@@ -18,10 +18,12 @@
  *   region    := "{" "^" "(" (param ("," param)*)? ")" ":" node* "yield" values "}"
  *   blobs     := "blobs" "{" (STRING ":" STRING ","?)* "}"
  *
+ * A node with results declares one type per result; a node without results declares none.
  * NUMBER includes `nan`, `inf` and `-inf`. The parser checks what the text alone can decide (known
  * dtypes, well-formed types, literals that fit their declared type, base64 and blob references,
  * declared result types against the returned values) and leaves graph rules (defined operands,
- * op type rules, unique names) to `verify`. Whatever the input, it throws nothing but IRParseError.
+ * op type rules, unique names) to `verify`. Blob entries that no constant uses are ignored. Whatever
+ * the input, it throws nothing but IRParseError.
  */
 import {
   EmbeddedActionsParser,
@@ -84,6 +86,10 @@ const NumberLit = createToken({
   label: "a number",
 });
 const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_$][A-Za-z0-9_$.]*/, label: "an identifier" });
+// The lexer never fails: a string without its closing quote and any stray character become tokens
+// that no rule accepts, so the parser reports them in order with every other error.
+const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\n\r]|\\.)*/, label: "an unterminated string" });
+const Unknown = createToken({ name: "Unknown", pattern: /[^]/, label: "an unexpected character" });
 
 const keyword = (word: string): TokenType =>
   createToken({ name: `Kw_${word}`, pattern: new RegExp(word), longer_alt: Identifier, label: `'${word}'` });
@@ -118,6 +124,7 @@ const ALL_TOKENS = [
   WhiteSpace, Comment, Arrow, StringLit, ValueName, FuncName, NumberLit,
   Func, Const, Return, Yield, Dense, Blobs, Blob, Loc, True, False, Null, Identifier,
   LParen, RParen, LBrace, RBrace, LBracket, RBracket, LAngle, RAngle, Comma, Colon, Equals, Caret,
+  UnterminatedString, Unknown,
 ];
 
 const LEXER = new Lexer(ALL_TOKENS, { positionTracking: "full", ensureOptimizations: false });
@@ -129,12 +136,21 @@ function showToken(t: IToken | undefined): string {
   return `'${t.image.length > 30 ? `${t.image.slice(0, 30)}...` : t.image}'`;
 }
 
+/** What is wrong with a token no rule accepts, when that is the whole story. */
+function lexicalProblem(t: IToken): string | undefined {
+  if (t.tokenType === UnterminatedString) return "unterminated string literal";
+  if (t.tokenType !== Unknown) return undefined;
+  if (t.image === "%") return "malformed value name (expected % followed by letters, digits, _ . $ or a quoted string)";
+  if (t.image === "@") return "malformed function name (expected @ followed by letters, digits, _ . $ - or a quoted string)";
+  return `unexpected character ${JSON.stringify(t.image)}`;
+}
+
 const labelOf = (t: TokenType): string => t.LABEL ?? t.name;
 
 /** Human phrases for rules, for "while reading ..." in syntax errors. */
 const RULE_TEXT: Record<string, string> = {
   file: "the file",
-  func: "the function header",
+  func: "the function",
   body: "the function body",
   param: "a parameter",
   type: "a type",
@@ -203,6 +219,11 @@ class Context {
 
   fail(t: IToken, detail: string): never {
     throw this.error(detail, this.at(t));
+  }
+
+  /** A syntax error at `t`, unless `t` is itself a bad character or an unterminated string. */
+  syntax(t: IToken, detail: string): never {
+    throw this.error(lexicalProblem(t) ?? detail, this.at(t));
   }
 
   enter(t: IToken): void {
@@ -640,6 +661,10 @@ class IRParser extends EmbeddedActionsParser {
     });
     return this.ACTION(() => {
       const op = opTok.tokenType === StringLit ? decodeString(this.ctx, opTok) : opTok.image;
+      if (resultToks.length > 0 && colon === undefined) {
+        const next = this.LA(1);
+        this.ctx.syntax(next, `expected ':' and the result type${resultToks.length === 1 ? "" : "s"} of ${op}(...) but found ${showToken(next)}`);
+      }
       if (types.length !== resultToks.length) {
         const where = colon ?? eq ?? opTok;
         const detail = resultToks.length === 0
@@ -754,21 +779,14 @@ function parser(): IRParser {
 function parseText(ctx: Context): Graph {
   const lexed = LEXER.tokenize(ctx.text);
   const lexError = lexed.errors[0];
-  // Parse only the tokens before the first lexing error, so an earlier syntax error still wins.
-  const tokens = lexError ? lexed.tokens.filter((t) => t.startOffset < lexError.offset) : lexed.tokens;
+  // Unknown and UnterminatedString make every input lexable; this is only a safety net.
+  if (lexError) throw ctx.error(lexError.message, ctx.pos(lexError.line ?? 1, lexError.column ?? 1));
   const p = parser();
   p.ctx = ctx;
-  p.input = tokens;
+  p.input = lexed.tokens;
   const ast = p.file();
   const syntax = p.errors[0];
-  if (syntax && !(lexError && syntax.token.tokenType === EOF)) throw ctx.error(syntax.message, ctx.at(syntax.token));
-  if (lexError) {
-    // Deferred checks can still point before the bad character.
-    if (!syntax) finish(ctx, ast);
-    const ch = ctx.text[lexError.offset] ?? "";
-    const detail = ch === '"' ? "unterminated string literal" : ch === "%" ? "malformed value name (expected % followed by letters, digits, _ . $ or a quoted string)" : `unexpected character ${JSON.stringify(ch)}`;
-    throw ctx.error(detail, ctx.pos(lexError.line ?? 1, lexError.column ?? 1));
-  }
+  if (syntax) ctx.syntax(syntax.token, syntax.message);
   return finish(ctx, ast);
 }
 

@@ -14,7 +14,7 @@
  *         %t = add(%a, %b) : f32[64,10]
  *         yield %t
  *     }
- *     debugPrint(%4) {label = "h"}
+ *     sink(%4) {label = "h"}                 (a node with no results: no `=`, no types)
  *     return %1
  *   }
  *   blobs {
@@ -27,7 +27,8 @@
  * - Names that do not fit the bare syntax are printed quoted: `%"a b"` for values, `@"my fn"` for
  *   the function, `"op name"(...)` for ops and `{"key with space" = 1}` for attribute keys. Words
  *   the grammar reserves (const, return, dense, true, inf, ...) are quoted too when used as an op
- *   name or attribute key.
+ *   name or attribute key. Value names always start with `%` (GraphBuilder and the tracer make them
+ *   so); a name without it cannot round-trip, and `verify` rejects it anyway.
  * - Attribute numbers print in JavaScript's shortest round-trip form (`1e-7`, `-0`); NaN and
  *   infinities, which JSON-able attributes should not hold, print as `nan`, `inf`, `-inf`.
  * - Constants of at most 16 elements print inline as `dense<...>`; larger ones as `blob<"name">`
