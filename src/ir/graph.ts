@@ -13,6 +13,7 @@
  *     return %1
  *   }
  */
+import { freeze } from "immer";
 import type { TypedArray } from "./dtype.js";
 import type { Attrs } from "./registry.js";
 import type { TensorType } from "./types.js";
@@ -63,6 +64,14 @@ export interface Graph {
   readonly nodes: readonly Node[];
   /** Names of the values the function returns, in order. */
   readonly results: readonly string[];
+}
+
+/**
+ * Deep-freezes a graph (constant data excepted: TypedArrays cannot be frozen, and are never
+ * mutated), so a pass can only make a new graph, with immer's `produce`, never edit an old one.
+ */
+export function freezeGraph(g: Graph): Graph {
+  return freeze(g, true);
 }
 
 /** The type of every value defined at the top level of a graph, by name. */
@@ -126,12 +135,12 @@ export class GraphBuilder {
   }
 
   build(results: readonly string[]): Graph {
-    return {
+    return freezeGraph({
       name: this.name,
       params: [...this.params],
       constants: [...this.constants],
       nodes: [...this.nodes],
       results: [...results],
-    };
+    });
   }
 }

@@ -36,7 +36,7 @@ import {
 } from "chevrotain";
 import { type DType, DTYPES, dtypeFromShort, dtypeInfo, type TypedArray } from "./dtype.js";
 import { IRParseError, type TextPosition } from "./errors.js";
-import type { Constant, Graph, Node, Region, SourceLoc, Value } from "./graph.js";
+import { type Constant, freezeGraph, type Graph, type Node, type Region, type SourceLoc, type Value } from "./graph.js";
 import { LITTLE_ENDIAN } from "./print.js";
 import type { AttrValue, Attrs } from "./registry.js";
 import { formatType, sameType, type TensorType } from "./types.js";
@@ -50,7 +50,7 @@ export interface ParseOptions {
 export function parse(text: string, options: ParseOptions = {}): Graph {
   const ctx = new Context(String(text), options.file);
   try {
-    return parseText(ctx);
+    return freezeGraph(parseText(ctx));
   } catch (err) {
     if (err instanceof IRParseError) throw err;
     // Anything else is a bug or exhausted resources (a stack overflow on absurd nesting): it must

@@ -84,6 +84,8 @@ describe("fn(): tracing and caching", () => {
     expect(f(st.tensor([[1, 1]])).tolist()).toEqual([[2, 3]]);
     const g = f.lower(st.tensor([[1, 1]]));
     expect(g.constants).toHaveLength(1);
+    // Graphs are immutable: passes build new ones (immer), nothing edits a traced graph in place.
+    expect(Object.isFrozen(g) && Object.isFrozen(g.nodes) && Object.isFrozen(g.nodes[0]!.attrs)).toBe(true);
     expect(g.constants[0]!.data).toBe((w as st.EagerTensor).buffer());
   });
   it("console.log runs once, at trace time; debugPrint prints on every run", () => {
