@@ -59,7 +59,15 @@ const mlp = fn((params: { w1: Tensor; w2: Tensor }, xb: Tensor) => {
 const params = { w1, w2 };
 console.log("traced prediction:", mlp(params, batch).toString());
 console.log("second call, same shapes -> no retrace; traceCount =", (mlp(params, batch), mlp.traceCount));
-console.log("\nThe traced IR (mlp.ir(params, batch)):\n" + mlp.ir(params, batch, { loc: false }).trimEnd());
+const traced = mlp.ir(params, batch, { stage: "traced", loc: false }).trimEnd().split("\n");
+const optimized = mlp.ir(params, batch, { loc: false }).trimEnd().split("\n");
+const width = Math.max(...traced.map((l) => l.length)) + 3;
+console.log(`\n${"traced IR: mlp.ir(params, batch, { stage: \"traced\" })".padEnd(width)}optimized IR: mlp.ir(params, batch)`);
+for (let i = 0; i < Math.max(traced.length, optimized.length); i++) {
+  console.log(`${(traced[i] ?? "").padEnd(width)}${optimized[i] ?? ""}`);
+}
+const plan = mlp.memoryPlan(params, batch);
+console.log(`\n${mlp.kernels(params, batch).length} kernels; memory plan: ${plan.buffers} buffers, peak ${plan.peakBytes} bytes`);
 
 section("7. Inside a trace, tensors are symbolic: .numpy() has no value to give");
 const leaky = fn((xb: Tensor) => {

@@ -29,6 +29,12 @@ export { verify } from "./ir/verify.js";
 export { graphEqual, graphDiff } from "./ir/equal.js";
 export { toDot } from "./ir/dot.js";
 export { interpret } from "./exec/interpret.js";
+export {
+  runPasses, registerPass, getPass, hasPass, listPasses, parsePipeline, DEFAULT_PIPELINE, canonicalize, cse, dce, fuse,
+  DEFAULT_FOLD_LIMIT, type Pass, type PassContext, type HostValue, type PassStage, type RunPassesOptions, type RunPassesResult,
+} from "./ir/passes/index.js";
+export { cpuBackend } from "./exec/cpu/backend.js";
+export { compile, type Executable, type KernelInfo, type MemoryPlan } from "./exec/cpu/compile.js";
 export { listOps, type OpDef, type OpKind } from "./ir/registry.js";
 export { dtypeInfo } from "./ir/dtype.js";
 export { VERSION } from "./version.js";

@@ -7,7 +7,8 @@ const FUNCTION_ONLY = new Set([
   "where", "concat", "stack", "randomKey", "splitKey", "randomBits", "randomUniform", "randomNormal",
   "randomBernoulli", "randomInt", "setStrictDtypes", "getStrictDtypes", "fn", "isTracing", "debugPrint",
   "setDebugPrinter", "setWarningHandler", "print", "parse", "verify", "graphEqual", "graphDiff", "toDot", "interpret",
-  "listOps", "dtypeInfo",
+  "listOps", "dtypeInfo", "runPasses", "registerPass", "getPass", "hasPass", "listPasses", "parsePipeline", "canonicalize",
+  "cse", "dce", "fuse", "compile",
 ]);
 
 describe("Tensor methods", () => {

@@ -8,7 +8,7 @@ export interface IrCommandOptions {
   fn: string;
   args: string;
   format: "text" | "json" | "dot";
-  stage?: "traced";
+  stage?: "traced" | "optimized";
   /** `--no-elide` sets false: large constants print in full, so the text parses back. */
   elide: boolean;
   /** `--no-loc` sets false. */
@@ -63,7 +63,8 @@ export async function irCommand(file: string, opts: IrCommandOptions, io: CliIO)
   const traced = pickFunction(mod, opts.fn, file, types.length);
   const args = types.map((t) => zeros(t.shape, { dtype: t.dtype }));
   const irOpts: IrOptions = { format: opts.format, elideConstants: opts.elide, loc: opts.loc };
-  if (opts.stage !== undefined) irOpts.stage = opts.stage;
+  // The command line shows what was traced unless asked for a later stage (like mlir-opt shows its input).
+  irOpts.stage = opts.stage ?? "traced";
   const text = traced.ir(...args, irOpts);
   io.out(text.endsWith("\n") ? text : `${text}\n`);
 }

@@ -1,8 +1,9 @@
-/** The `symtensor` command: ops, ir, run, verify (opt, lint and bench arrive with later layers). */
+/** The `symtensor` command: ops, ir, opt, run, verify (lint and bench arrive with later layers). */
 import { Command, CommanderError, Option } from "commander";
 import { type CliIO, formatError, processIO } from "./common.js";
 import { irCommand, type IrCommandOptions } from "./ir-command.js";
 import { listOps, VERSION } from "./lib.js";
+import { optCommand, type OptCommandOptions } from "./opt-command.js";
 import { runCommand, type RunCommandOptions, verifyCommand } from "./run-command.js";
 
 function collect(value: string, previous: string[]): string[] {
@@ -39,10 +40,23 @@ export function buildProgram(io: CliIO = processIO): Command {
     .requiredOption("--fn <export>", "the export to trace: a function made by fn(), or a plain function")
     .option("--args <types>", 'the argument types, comma-separated IR types: "f32[64,784], i32[]"', "")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json", "dot"]).default("text"))
-    .addOption(new Option("--stage <stage>", "the pipeline stage to print (traced: before any pass)").choices(["traced"]))
+    .addOption(new Option("--stage <stage>", "the pipeline stage to print: traced (default, before any pass) or optimized").choices(["traced", "optimized"]))
     .option("--no-elide", "print large constants in full (text that parses back) instead of dense<...>")
     .option("--no-loc", "omit loc(...) source locations")
     .action(async (module: string, opts: IrCommandOptions) => irCommand(module, opts, io));
+  program
+    .command("opt")
+    .description("run a pass pipeline over an IR file (.stir) and print the result, like mlir-opt")
+    .argument("<file>", "the IR text file")
+    .option("--passes <names>", 'comma-separated passes ("default": the default pipeline; "": none)', "default")
+    .option("--print-after-all", "print the IR after every pass (to stderr)")
+    .option("--print-after <names>", "print the IR after these passes (comma-separated, repeatable; to stderr)", collect, [])
+    .option("--fold-limit <n>", "largest constant (in elements) that constant folding may create")
+    .option("--no-fold", "do not fold constants")
+    .option("--no-verify-each", "do not verify the graph after each pass")
+    .option("--no-loc", "omit loc(...) source locations")
+    .option("--timing", "print each pass's time (to stderr)")
+    .action((file: string, opts: OptCommandOptions) => optCommand(file, opts, io));
   program
     .command("run")
     .description("run an IR file (.stir) with the reference interpreter on .npy inputs")

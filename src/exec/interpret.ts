@@ -2,7 +2,8 @@
  * The reference interpreter: runs a graph node by node with the CPU backend's single-op kernels
  * (the same kernels eager execution uses). It is the baseline that compiled and optimized graphs
  * are checked against, so it stays simple: no fusion, no buffer reuse, only dropping each
- * intermediate after its last use so a long graph does not keep every intermediate alive.
+ * intermediate after its last use so a long graph does not keep every intermediate alive. A
+ * `fused` node is run by interpreting its region's body, node by node, with the same kernels.
  *
  * It trusts the graph's structure (callers run `verify` first) but checks the arguments, which come
  * from users.
@@ -23,11 +24,16 @@ import "./cpu/kernels/index.js";
  * results get `graph.nodes.length` (they outlive every node). Values absent from the map are never read.
  */
 export function lastUses(graph: Graph): Map<string, number> {
+  return lastUsesIn(graph.nodes, graph.results);
+}
+
+/** lastUses for a graph's or a region's node list and results. */
+function lastUsesIn(nodes: readonly Node[], results: readonly string[]): Map<string, number> {
   const last = new Map<string, number>();
-  graph.nodes.forEach((node, i) => {
+  nodes.forEach((node, i) => {
     for (const name of node.operands) last.set(name, i);
   });
-  for (const name of graph.results) last.set(name, graph.nodes.length);
+  for (const name of results) last.set(name, nodes.length);
   return last;
 }
 
@@ -76,10 +82,20 @@ function nodeName(node: Node, index: number): string {
   return node.results[0]?.name ?? `node ${index}`;
 }
 
-/** Runs one node with the CPU backend and checks what the kernel hands back. */
-function runNode(node: Node, index: number, operands: readonly HostBuffer[], where: string): TypedArray[] {
+/**
+ * Runs one node with the CPU backend and checks what the kernel hands back. A fused node (op kind
+ * "fused") has no kernel of its own: its region's body is interpreted with the operands as the
+ * region's parameters, so a fused graph runs exactly the kernels of the unfused one.
+ */
+function runNode(node: Node, index: number, operands: readonly HostBuffer[], where: string, constants: ReadonlyMap<string, HostBuffer>): TypedArray[] {
   const op = getOp(node.op);
   const at = `${nodeName(node, index)} = ${node.op}(...)`;
+  const body = node.regions?.[0];
+  if (op.kind === "fused" && body) {
+    const env = new Map(constants);
+    body.params.forEach((p, k) => env.set(p.name, operands[k]!));
+    return runNodes(body.nodes, body.results, env, where, constants).map((b) => b.data);
+  }
   if (!hasCpuKernel(op)) {
     const why = node.regions?.length ? "has regions and " : "";
     throw new ValueError(`${where}: op ${node.op} (${at}) ${why}has no CPU kernel, so the interpreter cannot run it`);
@@ -117,23 +133,29 @@ export function interpret(graph: Graph, inputs: readonly HostBuffer[]): HostBuff
   const env = new Map<string, HostBuffer>();
   graph.params.forEach((p, i) => env.set(p.name, inputs[i]!));
   // Constants are read in place: the graph holds them by reference and nothing writes to them.
-  for (const c of graph.constants) env.set(c.name, { data: c.data, type: c.type });
-  const last = lastUses(graph);
+  const constants = new Map<string, HostBuffer>();
+  for (const c of graph.constants) constants.set(c.name, { data: c.data, type: c.type });
+  for (const [name, b] of constants) env.set(name, b);
+  return runNodes(graph.nodes, graph.results, env, where, constants);
+}
 
-  graph.nodes.forEach((node, i) => {
+/** Runs a graph's or a region's nodes over `env` (its parameters and the constants) and returns its results. */
+function runNodes(nodes: readonly Node[], results: readonly string[], env: Map<string, HostBuffer>, where: string, constants: ReadonlyMap<string, HostBuffer>): HostBuffer[] {
+  const last = lastUsesIn(nodes, results);
+  nodes.forEach((node, i) => {
     const operands = node.operands.map((name) => {
       const b = env.get(name);
       if (!b) throw new ValueError(`${where}: operand ${name} of ${nodeName(node, i)} is not defined (verify the graph first)`);
       return b;
     });
-    const outs = runNode(node, i, operands, where);
+    const outs = runNode(node, i, operands, where, constants);
     node.results.forEach((r, k) => {
       if (last.has(r.name)) env.set(r.name, { data: outs[k]!, type: r.type });
     });
     for (const name of node.operands) if (last.get(name) === i) env.delete(name);
   });
 
-  return graph.results.map((name) => {
+  return results.map((name) => {
     const b = env.get(name);
     if (!b) throw new ValueError(`${where}: result ${name} is not defined (verify the graph first)`);
     return b;

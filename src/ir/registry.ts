@@ -20,7 +20,8 @@ export type OpKind =
   | "conv"
   | "pool"
   | "debug" // observes values without changing them (debugPrint): marked as an effect
-  | "creation"; // makes new values from attributes (random ops take only their key as an operand)
+  | "creation" // makes new values from attributes (random ops take only their key as an operand)
+  | "fused"; // a kernel made by the fuse pass: its one region is the body it computes
 
 /**
  * One declared attribute of an op. `type` is documentation in a small notation (`int`, `int[]`,
@@ -59,6 +60,12 @@ export interface OpDef {
   readonly regions?: number;
   /** Shape and dtype rule. Throws ShapeError/DTypeError/ValueError naming the op and argument. */
   infer(inputs: readonly TensorType[], attrs: Attrs): TensorType[];
+  /**
+   * For ops whose result types come from their regions (fused: the region's yield types), the
+   * shape and dtype rule given the regions' parameter and result types too. When present, the
+   * verifier uses it instead of `infer` (after checking the regions themselves).
+   */
+  inferRegions?(inputs: readonly TensorType[], attrs: Attrs, regions: readonly { readonly params: readonly TensorType[]; readonly results: readonly TensorType[] }[]): TensorType[];
   /**
    * Elementwise ops only: a JavaScript expression computing one output element from the operand
    * expressions `args`. Helpers from scalar-math are available as `M.name(...)`. The result is

@@ -11,6 +11,7 @@
  *                   op's rule's business: type-rule)
  *   type            a declared type is not a known dtype with a shape of non-negative integers
  *   type-rule       the op's rule rejects the operands/attributes, or infers other result types
+ *                   (for an op with `inferRegions`, checked after its regions, from their types)
  *   constant        constant data does not match its declared type
  *   region          region count, parameters, results or isolation are wrong
  *
@@ -314,8 +315,9 @@ class Verifier {
     }
 
     this.attributes(def, n, fail);
-    this.typeRule(def, n, operandTypes, declared, fail);
-    this.regions(def, n, scope, fail);
+    // An op typed by its regions (inferRegions) is checked once its regions are: see regions().
+    if (!def.inferRegions) this.typeRule(n, () => def.infer(operandTypes, n.attrs as Attrs), declared, fail);
+    this.regions(def, n, scope, fail, operandTypes, declared);
     for (const [k, r] of n.results.entries()) scope.defined.set(r.name, declared[k]!);
   }
 
@@ -343,10 +345,10 @@ class Verifier {
     }
   }
 
-  private typeRule(def: OpDef, n: CheckedNode, operands: readonly TensorType[], declared: readonly TensorType[], fail: (rule: string, detail: string) => never): void {
+  private typeRule(n: CheckedNode, infer: () => unknown, declared: readonly TensorType[], fail: (rule: string, detail: string) => never): void {
     let inferred: unknown;
     try {
-      inferred = def.infer(operands, n.attrs as Attrs);
+      inferred = infer();
     } catch (err) {
       fail("type-rule", err instanceof SymtensorError ? err.summary : `${n.op}: the op's shape rule failed (${errorText(err)})`);
     }
@@ -366,7 +368,14 @@ class Verifier {
     }
   }
 
-  private regions(def: OpDef, n: CheckedNode & { where: string }, scope: Scope, fail: (rule: string, detail: string) => never): void {
+  private regions(
+    def: OpDef,
+    n: CheckedNode & { where: string },
+    scope: Scope,
+    fail: (rule: string, detail: string) => never,
+    operandTypes: readonly TensorType[],
+    declared: readonly TensorType[],
+  ): void {
     const expected = def.regions ?? 0;
     if (n.regions.length !== expected) {
       const takes = expected === 0 ? "takes no regions" : `takes ${expected} region${expected === 1 ? "" : "s"}`;
@@ -374,6 +383,8 @@ class Verifier {
     }
     const types: RegionTypes[] = [];
     for (let i = 0; i < n.regions.length; i++) types.push(this.region(n.regions[i], i, n.where, scope, fail));
+    const { inferRegions } = def;
+    if (inferRegions) this.typeRule(n, () => inferRegions.call(def, operandTypes, n.attrs as Attrs, types), declared, fail);
     const hook = (def as OpDef & RegionHook).verifyRegions;
     if (typeof hook === "function" && n.regions.length > 0) {
       try {

@@ -13,6 +13,9 @@ import { toDot } from "../ir/dot.js";
 import { print } from "../ir/print.js";
 import { verify } from "../ir/verify.js";
 import { interpret } from "../exec/interpret.js";
+import { cpuBackend } from "../exec/cpu/backend.js";
+import { compile, type Executable, type KernelInfo, type MemoryPlan } from "../exec/cpu/compile.js";
+import { DEFAULT_PIPELINE, type Pass, type PassStage, runPasses } from "../ir/passes/index.js";
 import { tensor } from "./create.js";
 import { checkDevice } from "./device.js";
 import { describeStatic, flatten, isTensorLeaf, staticKey, treeDefKey, type TreeDef, unflatten } from "./pytree.js";
@@ -26,11 +29,20 @@ export interface FnOptions {
   name?: string;
   /** The device the compiled graph runs on (default: "cpu"). */
   device?: Device;
+  /** The optimization pipeline: pass names or passes (default: canonicalize, cse, dce, fuse, dce). */
+  passes?: readonly (string | Pass)[];
+  /** Verify the graph after every pass (default: off; the final graph is always verified). */
+  verifyEach?: boolean;
+  /**
+   * "compiled" (default): generated CPU kernels with a memory plan. "interpreter": run the
+   * optimized graph op by op with the reference interpreter (for debugging the compiler).
+   */
+  executor?: "compiled" | "interpreter";
 }
 
 export interface IrOptions {
-  /** `"traced"`: the graph as recorded, before any pass. */
-  stage?: "traced";
+  /** `"traced"`: the graph as recorded; `"optimized"` (default): after the pass pipeline. */
+  stage?: "traced" | "optimized";
   format?: "text" | "json" | "dot";
   /** Print large constants as `dense<...>` (readable, not parseable). Default true for `ir()`. */
   elideConstants?: boolean;
@@ -46,6 +58,14 @@ export interface TracedFunction<A extends unknown[], R> {
   readonly traceCount: number;
   /** The traced IR graph for these arguments (traces if this signature is new; does not run). */
   lower(...args: A): Graph;
+  /** The graph after the pass pipeline. */
+  optimized(...args: A): Graph;
+  /** Every pass's output, in order, with its time. */
+  stages(...args: A): readonly PassStage[];
+  /** The compiled executable's memory plan (peak bytes, buffers) for these arguments. */
+  memoryPlan(...args: A): MemoryPlan;
+  /** The compiled kernels, with the generated JavaScript source of each fused kernel. */
+  kernels(...args: A): readonly KernelInfo[];
   /** The IR as text (or JSON / Graphviz DOT) for these arguments; options may follow the arguments. */
   ir(...args: [...A] | [...A, IrOptions]): string;
   /** Drops every cached trace. */
@@ -53,7 +73,12 @@ export interface TracedFunction<A extends unknown[], R> {
 }
 
 interface Entry {
+  /** The graph as traced. */
+  readonly traced: Graph;
+  /** The graph after the passes: what runs. */
   readonly graph: Graph;
+  readonly stages: readonly PassStage[];
+  readonly executable: Executable | undefined;
   readonly outDef: TreeDef;
   /** Per output leaf: the index of the graph result it takes, or the static value to return. */
   readonly outLeaves: readonly ({ result: number } | { value: unknown })[];
@@ -121,7 +146,16 @@ class Compiler {
   ) {
     this.name = options.name ?? (f.name || nameFromCallSite(userCallSite()) || "anonymous");
     this.device = checkDevice(options.device, "fn");
+    this.passes = options.passes ?? DEFAULT_PIPELINE;
+    this.verifyEach = options.verifyEach ?? envFlag("SYMTENSOR_VERIFY_EACH");
+    this.executor = options.executor ?? "compiled";
+    if (this.executor !== "compiled" && this.executor !== "interpreter") {
+      throw new ValueError(`fn: executor must be "compiled" or "interpreter", got ${describeStatic(this.executor)}`);
+    }
   }
+  private readonly passes: readonly (string | Pass)[];
+  private readonly verifyEach: boolean;
+  private readonly executor: "compiled" | "interpreter";
 
   clear(): void {
     this.cache.clear();
@@ -186,15 +220,22 @@ class Compiler {
       }
       return { value: x };
     });
-    const graph = trace.builder.build(results);
-    verify(graph);
+    const traced = trace.builder.build(results);
+    verify(traced);
     this.traceCount++;
-    return { graph, outDef: flatOut.def, outLeaves };
+    const { graph, stages } = runPasses(traced, this.passes, {
+      verifyEach: this.verifyEach,
+      evaluate: (op, inputs, attrs, outTypes) => cpuBackend.execute(op, inputs, attrs, outTypes),
+    });
+    verify(graph);
+    const executable = this.executor === "compiled" ? compile(graph) : undefined;
+    dumpStages(this.name, this.traceCount, traced, stages, executable);
+    return { traced, graph, stages, executable, outDef: flatOut.def, outLeaves };
   }
 
   run(entry: Entry, leaves: readonly unknown[]): unknown {
     const inputs = leaves.filter((x): x is EagerTensor => x instanceof Tensor).map((t) => ({ data: t.buffer(), type: t.type }));
-    const outs = interpret(entry.graph, inputs);
+    const outs = entry.executable ? entry.executable.run(inputs) : interpret(entry.graph, inputs);
     const values = entry.outLeaves.map((o) => {
       if ("value" in o) return o.value;
       const b = outs[o.result]!;
@@ -221,20 +262,34 @@ function makeTraced<A extends unknown[], R>(f: (...args: A) => R, options: FnOpt
     const { entry, leaves } = compiler.lookup(this, args);
     return compiler.run(entry, leaves) as R;
   };
+  const entryOf = function (thisArg: unknown, args: A): Entry {
+    return compiler.lookup(thisArg, args).entry;
+  };
   const lower = function (this: unknown, ...args: A): Graph {
-    return compiler.lookup(this, args).entry.graph;
+    return entryOf(this, args).traced;
+  };
+  const executableOf = (thisArg: unknown, args: A, what: string): Executable => {
+    const exe = entryOf(thisArg, args).executable;
+    if (!exe) throw new ValueError(`${what}: \`${compiler.name}\` runs with the interpreter (executor: "interpreter"), which has no compiled executable`);
+    return exe;
   };
   Object.defineProperties(call, {
     traceCount: { get: () => compiler.traceCount },
     name: { value: compiler.name },
     lower: { value: lower },
+    optimized: { value: function (this: unknown, ...args: A) { return entryOf(this, args).graph; } },
+    stages: { value: function (this: unknown, ...args: A) { return entryOf(this, args).stages; } },
+    memoryPlan: { value: function (this: unknown, ...args: A) { return executableOf(this, args, "memoryPlan").plan; } },
+    kernels: { value: function (this: unknown, ...args: A) { return executableOf(this, args, "kernels").kernels; } },
     ir: {
       value: function (this: unknown, ...all: unknown[]): string {
         const { args, opts } = splitIrArgs(all);
-        if (opts.stage !== undefined && opts.stage !== "traced") {
-          throw new ValueError(`ir: unknown stage ${JSON.stringify(opts.stage)}; available: "traced" (optimized stages arrive with the compiler)`);
+        const stage = opts.stage ?? "optimized";
+        if (stage !== "traced" && stage !== "optimized") {
+          throw new ValueError(`ir: unknown stage ${JSON.stringify(opts.stage)}; available: "traced", "optimized"`);
         }
-        const graph = lower.apply(this, args as A);
+        const entry = entryOf(this, args as A);
+        const graph = stage === "traced" ? entry.traced : entry.graph;
         const format = opts.format ?? "text";
         if (format === "json") return JSON.stringify(graph, (_k, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v), 2);
         if (format === "dot") return toDot(graph, { elideConstants: opts.elideConstants ?? true });
@@ -277,4 +332,35 @@ export function fn<A extends unknown[], R>(fOrOptions?: ((...args: A) => R) | Fn
 /** Runs `body` as if tracing, for tests of trace-time behaviour: true while a trace is recording. */
 export function isTracing(): boolean {
   return currentTrace() !== undefined;
+}
+
+function envFlag(name: string): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const v = env?.[name];
+  return v !== undefined && v !== "" && v !== "0" && v !== "false";
+}
+
+interface DumpFs {
+  mkdirSync(path: string, options: { recursive: boolean }): unknown;
+  writeFileSync(path: string, data: string): void;
+}
+
+/**
+ * SYMTENSOR_DUMP=after-all SYMTENSOR_DUMP_DIR=dir writes every stage of every compiled function
+ * (and the generated kernels) to files, like XLA's --xla_dump_to. Node only.
+ */
+function dumpStages(name: string, traceIndex: number, traced: Graph, stages: readonly PassStage[], exe: Executable | undefined): void {
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined>; getBuiltinModule?: (id: string) => unknown } }).process;
+  if (proc?.env?.["SYMTENSOR_DUMP"] !== "after-all") return;
+  const dir = proc.env["SYMTENSOR_DUMP_DIR"] || "symtensor-dump";
+  const fs = proc.getBuiltinModule?.("node:fs") as DumpFs | undefined;
+  if (!fs) return;
+  fs.mkdirSync(dir, { recursive: true });
+  const base = `${dir}/${name.replace(/[^A-Za-z0-9_.-]/g, "_")}.${traceIndex}`;
+  fs.writeFileSync(`${base}.00-traced.stir`, print(traced));
+  stages.forEach((s, i) => fs.writeFileSync(`${base}.${String(i + 1).padStart(2, "0")}-${s.pass}.stir`, print(s.graph)));
+  if (exe) {
+    const text = exe.kernels.filter((k) => k.source).map((k) => `// ${k.node} = ${k.op}\n${k.source}\n`).join("\n");
+    fs.writeFileSync(`${base}.kernels.js`, text);
+  }
 }

@@ -119,9 +119,11 @@ describe("fn(): tracing and caching", () => {
   });
   it("ir() prints the traced graph with the function name and source locations", () => {
     const predict = fn((x: Tensor, w: Tensor) => st.argmax(st.relu(st.matmul(x, w)), -1));
-    const text = predict.ir(st.zeros([4, 3]), st.zeros([3, 2]));
+    const text = predict.ir(st.zeros([4, 3]), st.zeros([3, 2]), { stage: "traced" });
     expect(text).toMatch(/^func @predict\(%arg0: f32\[4,3\], %arg1: f32\[3,2\]\) -> \(i32\[4\]\) \{/);
     expect(text).toMatch(/matmul\(%arg0, %arg1\)/);
+    // The default stage is the optimized graph: matmul and relu fused into one kernel.
+    expect(predict.ir(st.zeros([4, 3]), st.zeros([3, 2]))).toMatch(/fused\(%arg0, %arg1\) \{kind = "matmul"\}/);
     expect(text).toContain(THIS_FILE);
     expect(predict.ir(st.zeros([4, 3]), st.zeros([3, 2]), { stage: "traced", loc: false })).not.toContain("loc(");
     expect(predict.ir(st.zeros([4, 3]), st.zeros([3, 2]), { format: "dot" })).toMatch(/^digraph/);
@@ -230,5 +232,46 @@ describe("@fn() as a method decorator", () => {
     a.w = st.tensor([[2], [0]]);
     expect(a.forward(x).tolist()).toEqual([[6]]);
     expect(a.traces).toBe(2);
+  });
+});
+
+describe("fn(): optimization and compilation", () => {
+  const softmaxFn = () => fn((x: Tensor) => st.softmax(x, -1), { name: "sm", verifyEach: true });
+  it("optimizes with the default pipeline and runs generated kernels; results equal the interpreter's", () => {
+    const x = st.randomNormal(st.randomKey(1), [8, 33]);
+    const compiled = softmaxFn();
+    const interpreted = fn((y: Tensor) => st.softmax(y, -1), { executor: "interpreter", passes: [] });
+    expect(compiled(x).numpy().data).toEqual(interpreted(x).numpy().data);
+    expect(compiled.stages(x).map((s) => s.pass)).toEqual(["canonicalize", "cse", "dce", "fuse", "dce"]);
+    expect(compiled.optimized(x).nodes.map((n) => n.op)).toEqual(["reduceMax", "fused", "fused"]);
+    expect(compiled.lower(x).nodes.length).toBeGreaterThan(3);
+    const kernels = compiled.kernels(x);
+    expect(kernels.map((k) => k.op)).toEqual(["reduceMax", "fused", "fused"]);
+    expect(kernels.filter((k) => k.op === "fused").every((k) => typeof k.source === "string" && k.source.includes("for ("))).toBe(true);
+    expect(compiled.memoryPlan(x).peakBytes).toBeGreaterThan(0);
+  });
+  it("passes: [] keeps the traced graph; an unknown pass name is a ValueError", () => {
+    const f = fn((x: Tensor) => x.add(0).mul(1), { passes: [] });
+    expect(f.optimized(st.ones([2])).nodes.map((n) => n.op)).toEqual(["add", "mul"]);
+    expect(() => fn((x: Tensor) => x, { passes: ["nope"] })(st.ones([1]))).toThrow(st.ValueError);
+    expect(() => fn((x: Tensor) => x, { executor: "gpu" as never })).toThrow(st.ValueError);
+  });
+  it("SYMTENSOR_DUMP=after-all writes every stage and the kernels to SYMTENSOR_DUMP_DIR", async () => {
+    const { mkdtempSync, readdirSync, readFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(`${tmpdir()}/symtensor-dump-`);
+    vi.stubEnv("SYMTENSOR_DUMP", "after-all");
+    vi.stubEnv("SYMTENSOR_DUMP_DIR", dir);
+    try {
+      softmaxFn()(st.ones([2, 3]));
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const files = readdirSync(dir).sort();
+    expect(files).toEqual([
+      "sm.1.00-traced.stir", "sm.1.01-canonicalize.stir", "sm.1.02-cse.stir", "sm.1.03-dce.stir",
+      "sm.1.04-fuse.stir", "sm.1.05-dce.stir", "sm.1.kernels.js",
+    ]);
+    expect(st.parse(readFileSync(`${dir}/sm.1.05-dce.stir`, "utf8")).nodes.map((n) => n.op)).toEqual(["reduceMax", "fused", "fused"]);
   });
 });

@@ -18,6 +18,11 @@ export function registerCpuKernel(op: string, kernel: CpuKernel): void {
   KERNELS.set(op, kernel);
 }
 
+/** The kernel registered for an op name, for executors that bind kernels once at compile time. */
+export function getCpuKernel(name: string): CpuKernel | undefined {
+  return KERNELS.get(name);
+}
+
 export function hasCpuKernel(op: OpDef): boolean {
   return op.kind === "elementwise" || KERNELS.has(op.name);
 }

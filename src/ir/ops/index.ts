@@ -5,3 +5,4 @@ import "./shape.js";
 import "./linalg.js";
 import "./random.js";
 import "./debug.js";
+import "./fused.js";
