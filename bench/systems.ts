@@ -1,0 +1,163 @@
+/**
+ * The systems the benchmark compares, in run order. symtensor and the plain-JS loops live here;
+ * each peer library has its own file and is loaded with a dynamic import, so a peer that cannot
+ * load is reported (and skipped) without stopping the others.
+ */
+import * as st from "../src/index.js";
+// Not public API: the CPU backend's process-wide cache of generated kernels, cleared in (f).
+import { clearKernelCache } from "../src/exec/cpu/compile.js";
+import type { MlpParams } from "./data.js";
+import * as plain from "./plain.js";
+import { jaxSystem } from "./sys-jax.js";
+import { ortSystem } from "./sys-ort.js";
+import { tfjsSystem } from "./sys-tfjs.js";
+import type { Prepared, System, Task } from "./workloads.js";
+
+/** The result of a symtensor computation as a host Float32Array (copied by .numpy()). */
+function f32(t: st.Tensor): Float32Array {
+  const data = t.numpy().data;
+  if (!(data instanceof Float32Array)) throw new Error(`expected a float32 result, got ${t.dtype}`);
+  return data;
+}
+
+interface StParams {
+  readonly w: readonly st.Tensor[];
+  readonly b: readonly st.Tensor[];
+}
+
+function stParams(p: MlpParams): StParams {
+  return {
+    w: p.w.map((w, i) => st.reshape(st.tensor(w), [p.dims[i]!, p.dims[i + 1]!])),
+    b: p.b.map((b) => st.tensor(b)),
+  };
+}
+
+/** The workload functions, written once and used both eagerly and under fn(). */
+const stFns = {
+  elementwise: (x: st.Tensor): st.Tensor => st.add(st.mul(st.tanh(st.add(st.mul(x, 0.5), 1)), x), st.sigmoid(x)),
+  matmul: (a: st.Tensor, b: st.Tensor): st.Tensor => st.matmul(a, b),
+  softmax: (x: st.Tensor): st.Tensor => st.softmax(x, -1),
+  mlp: (x: st.Tensor, p: StParams): st.Tensor => {
+    let h = x;
+    for (let l = 0; l < p.w.length; l++) {
+      h = st.add(st.matmul(h, p.w[l]!), p.b[l]!);
+      if (l + 1 < p.w.length) h = st.relu(h);
+    }
+    return st.softmax(h, -1);
+  },
+  add: (a: st.Tensor, b: st.Tensor): st.Tensor => st.add(a, b),
+};
+
+/** symtensor, eagerly (`compiled` false) or through fn() (`compiled` true). */
+function symtensorSystem(compiled: boolean): System {
+  // fn() wrappers are made once per system so their trace caches persist across timed runs.
+  const wrap = <A extends unknown[]>(name: string, f: (...args: A) => st.Tensor): ((...args: A) => st.Tensor) => (compiled ? st.fn(f, { name }) : f);
+  return {
+    id: compiled ? "st-fn" : "st-eager",
+    label: compiled ? "symtensor fn" : "symtensor eager",
+    load: async () => {},
+    version: () => st.VERSION,
+    prepare: async (task: Task): Promise<Prepared | undefined> => {
+      switch (task.kind) {
+        case "elementwise": {
+          const x = st.tensor(task.x);
+          const f = wrap("elementwise", stFns.elementwise);
+          return { run: () => f32(f(x)) };
+        }
+        case "matmul": {
+          const a = st.reshape(st.tensor(task.a), [task.n, task.n]);
+          const b = st.reshape(st.tensor(task.b), [task.n, task.n]);
+          const f = wrap("matmul", stFns.matmul);
+          return { run: () => f32(f(a, b)) };
+        }
+        case "softmax": {
+          const x = st.reshape(st.tensor(task.x), [task.rows, task.cols]);
+          const f = wrap("softmax", stFns.softmax);
+          return { run: () => f32(f(x)) };
+        }
+        case "mlp": {
+          const x = st.reshape(st.tensor(task.x), [task.batch, task.params.dims[0]!]);
+          const p = stParams(task.params);
+          const f = wrap("mlp", stFns.mlp);
+          return { run: () => f32(f(x, p)) };
+        }
+        case "add": {
+          const a = st.tensor(task.a);
+          const b = st.tensor(task.b);
+          const f = wrap("add", stFns.add);
+          return { run: () => f32(f(a, b)) };
+        }
+        case "mlpFirstCall": {
+          if (!compiled) return undefined;
+          const x = st.reshape(st.tensor(task.x), [task.batch, task.params.dims[0]!]);
+          const p = stParams(task.params);
+          // A fresh fn() per run, with the generated-kernel cache emptied first: each run traces,
+          // optimizes, generates and compiles every kernel, and runs once, as a process's first call.
+          return {
+            note: "fresh fn per sample, generated-kernel cache cleared before each",
+            run: () => {
+              clearKernelCache();
+              return f32(st.fn(stFns.mlp, { name: "mlp" })(x, p));
+            },
+          };
+        }
+      }
+    },
+  };
+}
+
+/** Hand-written loops; `blocked` is the extra matmul variant that tiles for the cache. */
+function plainSystem(blocked: boolean): System {
+  return {
+    id: blocked ? "js-blocked" : "js",
+    label: blocked ? "plain JS (blocked matmul)" : "plain JS loop",
+    load: async () => {},
+    version: () => process.version,
+    prepare: async (task: Task): Promise<Prepared | undefined> => {
+      if (blocked) {
+        if (task.kind !== "matmul") return undefined;
+        const { a, b, n } = task;
+        return { run: () => plain.matmulBlocked(a, b, n, n, n) };
+      }
+      switch (task.kind) {
+        case "elementwise": {
+          const { x } = task;
+          return { run: () => plain.elementwise(x) };
+        }
+        case "matmul": {
+          const { a, b, n } = task;
+          return { run: () => plain.matmulNaive(a, b, n, n, n) };
+        }
+        case "softmax": {
+          const { x, rows, cols } = task;
+          return { run: () => plain.softmax(x, rows, cols) };
+        }
+        case "mlp": {
+          const { x, batch, params } = task;
+          return { run: () => plain.mlp(x, batch, params) };
+        }
+        case "add": {
+          const { a, b } = task;
+          return { run: () => plain.add(a, b) };
+        }
+        case "mlpFirstCall":
+          return undefined; // nothing to compile
+      }
+    },
+  };
+}
+
+/** Every system, in run order: symtensor eager first, because its output is the reference. */
+export function allSystems(): System[] {
+  return [
+    symtensorSystem(false),
+    symtensorSystem(true),
+    plainSystem(false),
+    plainSystem(true),
+    tfjsSystem("cpu"),
+    tfjsSystem("wasm"),
+    ortSystem(1),
+    ortSystem(2),
+    jaxSystem(),
+  ];
+}
