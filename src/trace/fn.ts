@@ -12,6 +12,7 @@ import { formatType } from "../ir/types.js";
 import { toDot } from "../ir/dot.js";
 import { print } from "../ir/print.js";
 import { verify } from "../ir/verify.js";
+import type { HostBuffer } from "../exec/backend.js";
 import { interpret } from "../exec/interpret.js";
 import { cpuBackend } from "../exec/cpu/backend.js";
 import { compile, type Executable, type KernelInfo, type MemoryPlan } from "../exec/cpu/compile.js";
@@ -136,7 +137,8 @@ class Compiler {
   readonly device: Device;
   traceCount = 0;
   private readonly cache = new Map<string, Entry>();
-  private previous: Signature | undefined;
+  /** The previous call's arguments, kept to explain a retrace warning. */
+  private previous: { thisArg: unknown; args: unknown[] } | undefined;
   private readonly history: boolean[] = [];
   private warned = false;
 
@@ -174,30 +176,48 @@ class Compiler {
     return { leaves, sig };
   }
 
+  /**
+   * The cache entry for these arguments, tracing on a miss. The hit path is one walk over the
+   * arguments that builds the key and collects the leaves (quickKey); the full signature, with
+   * paths and readable types, is only built to trace or to explain a retrace.
+   */
   lookup(thisArg: unknown, args: unknown[]): { entry: Entry; leaves: unknown[] } {
-    const { leaves, sig } = this.prepare(thisArg, args);
-    let entry = this.cache.get(sig.key);
-    const retraced = entry === undefined;
+    let leaves: unknown[] = [];
+    const quick = quickKey(args, leaves);
+    // Keys from the slow path (unusual arguments) get their own namespace, so the two never collide.
+    let key = quick === undefined ? undefined : `q|${thisKey(thisArg)}|${quick}`;
+    let entry = key === undefined ? undefined : this.cache.get(key);
+    let retraced = false;
     if (!entry) {
-      entry = this.trace(thisArg, sig, leaves);
-      this.cache.set(sig.key, entry);
+      const prepared = this.prepare(thisArg, args);
+      leaves = prepared.leaves;
+      key ??= `s|${prepared.sig.key}`;
+      entry = this.cache.get(key);
+      if (!entry) {
+        retraced = true;
+        entry = this.trace(thisArg, prepared.sig, leaves);
+        this.cache.set(key, entry);
+      }
     }
-    this.noteCall(retraced, sig);
+    this.noteCall(retraced, thisArg, args);
     return { entry, leaves };
   }
 
-  private noteCall(retraced: boolean, sig: Signature): void {
+  private noteCall(retraced: boolean, thisArg: unknown, args: unknown[]): void {
     this.history.push(retraced);
     if (this.history.length > RETRACE_WINDOW) this.history.shift();
-    if (!this.warned && retraced && this.previous && this.history.length === RETRACE_WINDOW && this.history.every(Boolean)) {
+    const previous = this.previous;
+    this.previous = { thisArg, args };
+    if (!this.warned && retraced && previous && this.history.length === RETRACE_WINDOW && this.history.every(Boolean)) {
       this.warned = true;
+      const before = this.prepare(previous.thisArg, previous.args).sig;
+      const after = this.prepare(thisArg, args).sig;
       emitWarning(
         "ST007",
-        `\`${this.name}\` was traced on each of its last ${RETRACE_WINDOW} calls (${this.traceCount} traces so far): ${explainChange(this.previous, sig)}. ` +
+        `\`${this.name}\` was traced on each of its last ${RETRACE_WINDOW} calls (${this.traceCount} traces so far): ${explainChange(before, after)}. ` +
           "Every new shape, dtype or static value traces and compiles again. Pass values that change as tensors (not JS numbers), and keep shapes fixed (pad batches to one size).",
       );
     }
-    this.previous = sig;
   }
 
   private trace(thisArg: unknown, sig: Signature, leaves: unknown[]): Entry {
@@ -234,15 +254,70 @@ class Compiler {
   }
 
   run(entry: Entry, leaves: readonly unknown[]): unknown {
-    const inputs = leaves.filter((x): x is EagerTensor => x instanceof Tensor).map((t) => ({ data: t.buffer(), type: t.type }));
+    const inputs: HostBuffer[] = [];
+    for (const x of leaves) if (x instanceof EagerTensor) inputs.push({ data: x.buffer(), type: x.type });
     const outs = entry.executable ? entry.executable.run(inputs) : interpret(entry.graph, inputs);
-    const values = entry.outLeaves.map((o) => {
-      if ("value" in o) return o.value;
-      const b = outs[o.result]!;
-      return new EagerTensor(b.data, b.type, this.device);
-    });
-    return unflatten(entry.outDef, values);
+    const values: unknown[] = new Array(entry.outLeaves.length);
+    for (let i = 0; i < values.length; i++) {
+      const o = entry.outLeaves[i]!;
+      if ("value" in o) values[i] = o.value;
+      else {
+        const b = outs[o.result]!;
+        values[i] = new EagerTensor(b.data, b.type, this.device);
+      }
+    }
+    // A single returned tensor (the common case) needs no tree rebuilt.
+    return entry.outDef.kind === "leaf" ? values[0] : unflatten(entry.outDef, values);
   }
+}
+
+const MAX_QUICK_DEPTH = 64;
+
+/**
+ * One walk over the arguments: appends the leaves to `leaves` (NDArray/TypedArray converted to
+ * tensors) and returns the cache key, or undefined when the slow path must decide (a symbolic
+ * tensor, which is an error to report with its path, or nesting deep enough to be a cycle).
+ */
+function quickKey(args: readonly unknown[], leaves: unknown[]): string | undefined {
+  const state = { key: "" };
+  return quickWalk(args, 0, leaves, state) ? state.key : undefined;
+}
+
+function quickWalk(x: unknown, depth: number, leaves: unknown[], state: { key: string }): boolean {
+  if (x instanceof EagerTensor) {
+    leaves.push(x);
+    state.key += x.signatureKey + ";";
+    return true;
+  }
+  if (depth > MAX_QUICK_DEPTH || x instanceof SymbolicTensor) return false;
+  if (Array.isArray(x)) {
+    state.key += "[";
+    for (let i = 0; i < x.length; i++) if (!quickWalk(x[i], depth + 1, leaves, state)) return false;
+    state.key += "]";
+    return true;
+  }
+  if (x !== null && typeof x === "object") {
+    const proto = Object.getPrototypeOf(x);
+    if (proto === Object.prototype || proto === null) {
+      const keys = Object.keys(x).sort();
+      state.key += "{";
+      for (const k of keys) {
+        state.key += JSON.stringify(k) + ":";
+        if (!quickWalk((x as Record<string, unknown>)[k], depth + 1, leaves, state)) return false;
+      }
+      state.key += "}";
+      return true;
+    }
+    if (isTensorLeaf(x)) {
+      const t = tensor(x as never) as EagerTensor;
+      leaves.push(t);
+      state.key += t.signatureKey + ";";
+      return true;
+    }
+  }
+  leaves.push(x);
+  state.key += staticKey(x) + ";";
+  return true;
 }
 
 /** `this` of a decorated method is static: its identity, plus the identity of each tensor field. */

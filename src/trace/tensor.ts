@@ -76,8 +76,15 @@ export class EagerTensor extends Tensor {
   constructor(data: TypedArray, type: TensorType, device: Device = "cpu") {
     super();
     this.#data = data;
-    this.#type = { dtype: type.dtype, shape: Object.freeze([...type.shape]) };
+    // Types from graphs are already frozen: share them instead of copying on every result.
+    this.#type = Object.isFrozen(type) && Object.isFrozen(type.shape) ? type : { dtype: type.dtype, shape: Object.freeze([...type.shape]) };
     this.#device = device;
+  }
+
+  #signature: string | undefined;
+  /** `T:float32[2,3]@cpu`: this tensor's part of a fn() cache key (memoized: types never change). */
+  get signatureKey(): string {
+    return (this.#signature ??= `T:${this.#type.dtype}[${this.#type.shape.join(",")}]@${this.#device}`);
   }
 
   get shape(): readonly number[] {
