@@ -10,7 +10,7 @@ import type { HostBuffer } from "../../src/exec/backend.js";
 import { compile, type CompileOptions } from "../../src/exec/cpu/compile.js";
 import { setDebugSink } from "../../src/exec/cpu/kernels/debug.js";
 import { interpret } from "../../src/exec/interpret.js";
-import { type DType, DTYPES, dtypeInfo, type TypedArray } from "../../src/ir/dtype.js";
+import { type DType, DTYPES, dtypeInfo, isFloat, type TypedArray } from "../../src/ir/dtype.js";
 import type { Graph, Node, Value } from "../../src/ir/graph.js";
 import "../../src/ir/ops/index.js";
 import { fuse } from "../../src/ir/passes/fuse.js";
@@ -130,7 +130,12 @@ describe("compile: random graphs agree with the interpreter", () => {
       fc.property(fc.array(fc.nat(), { maxLength: 200, size: "max" }), fc.nat(), (tape, seed) => {
         const g = fusionGraph(new Tape(tape));
         const { fused } = check(g, seed);
-        for (const n of fused.nodes) if (n.op === "fused") kinds.set(String(n.attrs["kind"]), (kinds.get(String(n.attrs["kind"])) ?? 0) + 1);
+        for (const n of fused.nodes) {
+          if (n.op !== "fused") continue;
+          // "reduce+": a reduce kernel with extra (elementwise) results.
+          const kind = `${String(n.attrs["kind"])}${n.attrs["kind"] === "reduce" && n.results.length > 1 ? "+" : ""}`;
+          kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+        }
       }),
       { numRuns: 300 },
     );
@@ -138,6 +143,7 @@ describe("compile: random graphs agree with the interpreter", () => {
     expect(kinds.get("elementwise") ?? 0).toBeGreaterThan(10);
     expect(kinds.get("reduce") ?? 0).toBeGreaterThan(5);
     expect(kinds.get("matmul") ?? 0).toBeGreaterThan(5);
+    expect(kinds.get("reduce+") ?? 0).toBeGreaterThan(5);
   });
 });
 
@@ -248,6 +254,17 @@ function fusionGraph(t: Tape): Graph {
   }
   const computed = nodes.flatMap((n) => n.results);
   let last = computed[computed.length - 1] ?? pool[0]!;
+  if (t.chance(25) && isFloat(last.type.dtype)) {
+    // The softmax shape: an expensive value, reduced with keepDims and combined with its reduction
+    // (the fuse pass writes the value from the reduce kernel), sometimes through a cheap op.
+    const rank = last.type.shape.length;
+    const e = node(t.pick(["exp", "tanh", "sigmoid"]), [last]);
+    const into = e && t.chance(50) ? node("mul", [e, t.pick(pool)]) : e;
+    const axes = Array.from({ length: rank }, (_, d) => d).filter(() => t.chance(50));
+    const r = into && node(t.pick(REDUCTIONS), [into], { axes, keepDims: true });
+    const back = e && r ? node(t.pick(["div", "sub", "mul"]), [e, r]) : undefined;
+    if (back) last = back;
+  }
   if (t.chance(50)) {
     const rank = last.type.shape.length;
     const axes = Array.from({ length: rank }, (_, d) => d).filter(() => t.chance(50));

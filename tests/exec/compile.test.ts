@@ -6,6 +6,7 @@ import { interpret } from "../../src/exec/interpret.js";
 import { type DType, dtypeInfo } from "../../src/ir/dtype.js";
 import { DTypeError, ShapeError, SymtensorError, ValueError } from "../../src/ir/errors.js";
 import type { Graph } from "../../src/ir/graph.js";
+import { verify } from "../../src/ir/verify.js";
 import { parse } from "../../src/ir/parse.js";
 import { fuse } from "../../src/ir/passes/fuse.js";
 import { print } from "../../src/ir/print.js";
@@ -209,6 +210,65 @@ describe("compile: every op agrees with the interpreter bit for bit", () => {
 // ---- fused graphs written as IR text --------------------------------------------------------------
 
 const FUSED: Record<string, string> = {
+  "multi-output reduce: softmax's exp written in the accumulating loop": `
+func @f(%x: f32[4,6]) -> (f32[4,6]) {
+  %0 = reduceMax(%x) {axes = [1], keepDims = true} : f32[4,1]
+  %2, %3 = fused(%x, %0) {kind = "reduce"} : f32[4,6], f32[4,1] {
+    ^(%a0: f32[4,6], %a1: f32[4,1]):
+      %t0 = sub(%a0, %a1) : f32[4,6]
+      %t1 = exp(%t0) : f32[4,6]
+      %t2 = reduceSum(%t1) {axes = [1], keepDims = true} : f32[4,1]
+      yield %t1, %t2
+  }
+  %4 = div(%2, %3) : f32[4,6]
+  return %4
+}`,
+  "multi-output reduce over a leading axis (accumulator row), extra yields of other dtypes": `
+func @f(%x: f32[5,3,4], %b: f32[4]) -> (f64[5,3,4], u8[5,3,4], f64[3,4]) {
+  %0, %1, %2 = fused(%x, %b) {kind = "reduce"} : f64[5,3,4], u8[5,3,4], f64[3,4] {
+    ^(%a0: f32[5,3,4], %a1: f32[4]):
+      %t0 = add(%a0, %a1) : f32[5,3,4]
+      %t1 = tanh(%t0) : f32[5,3,4]
+      %t2 = cast(%t1) {dtype = "float64"} : f64[5,3,4]
+      %t3 = greater(%t0, %a1) : bool[5,3,4]
+      %t4 = cast(%t3) {dtype = "uint8"} : u8[5,3,4]
+      %t5 = reduceMean(%t2) {axes = [0], keepDims = false} : f64[3,4]
+      yield %t2, %t4, %t5
+  }
+  return %0, %1, %2
+}`,
+  "multi-output reduce over a middle axis, integers, and over no axis at all": `
+func @f(%x: i32[3,4,5], %y: f32[2,3]) -> (i32[3,4,5], i32[3,1,5], f32[2,3], f32[2,3]) {
+  %0, %1 = fused(%x) {kind = "reduce"} : i32[3,4,5], i32[3,1,5] {
+    ^(%a0: i32[3,4,5]):
+      %t0 = pow(%a0, %a0) : i32[3,4,5]
+      %t1 = reduceProd(%t0) {axes = [1], keepDims = true} : i32[3,1,5]
+      yield %t0, %t1
+  }
+  %2, %3 = fused(%y) {kind = "reduce"} : f32[2,3], f32[2,3] {
+    ^(%a0: f32[2,3]):
+      %t0 = exp(%a0) : f32[2,3]
+      %t1 = reduceMax(%t0) {axes = [], keepDims = false} : f32[2,3]
+      yield %t0, %t1
+  }
+  return %0, %1, %2, %3
+}`,
+  "multi-output reduce over all axes and over an empty space": `
+func @f(%x: f64[3,4], %z: f32[0,3]) -> (f64[3,4], f64[], f32[0,3], f32[3]) {
+  %0, %1 = fused(%x) {kind = "reduce"} : f64[3,4], f64[] {
+    ^(%a0: f64[3,4]):
+      %t0 = log(%a0) : f64[3,4]
+      %t1 = reduceSum(%t0) {axes = [0, 1], keepDims = false} : f64[]
+      yield %t0, %t1
+  }
+  %2, %3 = fused(%z) {kind = "reduce"} : f32[0,3], f32[3] {
+    ^(%a0: f32[0,3]):
+      %t0 = sigmoid(%a0) : f32[0,3]
+      %t1 = reduceSum(%t0) {axes = [0], keepDims = false} : f32[3]
+      yield %t0, %t1
+  }
+  return %0, %1, %2, %3
+}`,
   "elementwise with broadcasting, a smaller body value and two yields": `
 func @f(%x: f32[4,5], %m: f32[4,1], %b: f32[5]) -> (f32[4,5], f32[4,5]) {
   %0, %1 = fused(%x, %m, %b) {kind = "elementwise"} : f32[4,5], f32[4,5] {
@@ -456,6 +516,8 @@ describe("compile: fused kernels from IR text", () => {
   for (const [label, text] of Object.entries(FUSED)) {
     it(label, () => {
       const g = parse(text);
+      // The compiler also accepts bodies that read graph constants directly; the verifier does not.
+      if (!label.includes("graph constant")) verify(g);
       for (const seed of [1, 2, 3]) expectCompiledSame(g, seed, inlineFused(g));
       const ex = compile(g);
       const fused = ex.kernels.filter((k) => k.op === "fused");
@@ -476,6 +538,27 @@ describe("compile: fused kernels from IR text", () => {
     // One loop nest and no per-element calls other than math.
     expect(src.match(/for \(/g)).toHaveLength(2);
     expect(src).not.toMatch(/=>|function\s*\(/);
+  });
+
+  it("a multi-output reduce stores its extra yields in the loop that accumulates", () => {
+    const ex = compile(parse(FUSED["multi-output reduce: softmax's exp written in the accumulating loop"]!));
+    const src = ex.kernels[1]!.source!;
+    expect(src).toMatch(/o0\[p0_1\] = v1;\n\s*acc \+= v1;/);
+    expect(src).toContain("o1[i0] = acc;");
+    expect(src.match(/Math\.exp/g)).toHaveLength(1);
+    expect(ex.kernels.map((k) => k.source ?? "").join("").match(/Math\.exp/g)).toHaveLength(1);
+    const row = compile(parse(FUSED["multi-output reduce over a leading axis (accumulator row), extra yields of other dtypes"]!)).kernels[0]!.source!;
+    expect(row).toContain("ACC.fill(0)");
+    expect(row.match(/Math\.tanh/g)).toHaveLength(1);
+  });
+
+  it("traced softmax compiles to three kernels with one exp, bit-identical to the unfused graph", () => {
+    const f = st.fn((x: Tensor) => st.softmax(x, -1));
+    const g = f.lower(T([6, 7], "float32", 3));
+    const fg = fuse(g);
+    const ex = expectCompiledSame(fg, 5, g);
+    expect(ex.kernels).toHaveLength(3);
+    expect(ex.kernels.map((k) => k.source ?? "").join("").match(/Math\.exp/g)).toHaveLength(1);
   });
 
   it("shares one index between operands laid out like the output", () => {

@@ -19,7 +19,7 @@ import type { FusedKind } from "../../ir/ops/fused.js";
 import type { Attrs, AttrValue, OpDef } from "../../ir/registry.js";
 import * as M from "../../ir/scalar-math.js";
 import { broadcastStrides, sizeOf } from "../../ir/shape.js";
-import { formatType, sameType, type TensorType } from "../../ir/types.js";
+import { formatType, sameShape, sameType, type TensorType } from "../../ir/types.js";
 import { collapse, groupLevel, loopNest, type OffsetGroup, rowMajor } from "./codegen-loops.js";
 import { type MatmulInto, matmulInto } from "./codegen-matmul.js";
 
@@ -152,9 +152,18 @@ function checkSpec(spec: KernelSpec, where: string): void {
   });
   if (spec.kind === "reduce") {
     const last = spec.nodes.length - 1;
-    if (spec.yields.length !== 1 || isInput(spec.yields[0]!) || (spec.yields[0] as { node: number }).node !== last) {
-      fail(`a "reduce" body yields exactly its final reduction`);
-    }
+    const final = spec.yields[spec.yields.length - 1];
+    if (final === undefined || isInput(final) || final.node !== last) fail(`a "reduce" body yields its final reduction last`);
+    const space = spec.nodes[last]!.operands[0];
+    const spaceShape = space === undefined ? [] : refType(spec, space).shape;
+    const seen = new Set<number>();
+    spec.yields.slice(0, -1).forEach((r, o) => {
+      // Extra yields are stored once per element of the reduction's input, in the accumulating loop.
+      if (isInput(r) || r.node === last || seen.has(r.node)) fail(`yield ${o} of a "reduce" body must be a distinct elementwise body value`);
+      const t = refType(spec, r);
+      if (!sameShape(t.shape, spaceShape)) fail(`yield ${o} is ${formatType(t)}; extra yields of a "reduce" body have the reduction's input shape [${spaceShape.join(",")}]`);
+      seen.add((r as { node: number }).node);
+    });
   }
 }
 
@@ -359,6 +368,12 @@ function genElementwise(spec: KernelSpec, where: string): Generated {
   return { prelude: "", body, scratchBytes: 0, inPlace };
 }
 
+/**
+ * A reduction over `space` (its input's shape), with the elementwise body computed per element in
+ * the accumulating loop. Yields before the final reduction are body values of the space's shape,
+ * stored in that same loop (a multi-output reduce: softmax's exp(x - max) is written once here
+ * instead of being recomputed by its other consumers).
+ */
 function genReduce(spec: KernelSpec, where: string): Generated {
   const last = spec.nodes.length - 1;
   const red = spec.nodes[last]!;
@@ -367,13 +382,17 @@ function genReduce(spec: KernelSpec, where: string): Generated {
   const axes = red.attrs["axes"] as readonly number[];
   const isReduced = space.map((_, d) => axes.includes(d));
   const count = sizeOf(axes.map((a) => space[a]!));
-  const out = spec.outputs[0]!;
+  const ro = spec.outputs.length - 1;
+  const out = spec.outputs[ro]!;
+  const oR = `o${ro}`;
+  const extras = spec.yields.slice(0, -1).map((ref, o) => ({ array: `o${o}`, ref }));
   const r = REDUCERS[red.op.name]!(out.dtype, count);
-  const none = { prelude: "", scratchBytes: 0, inPlace: [[]] };
+  const none = { prelude: "", scratchBytes: 0, inPlace: spec.outputs.map(() => []) };
+  // An empty result or an empty reduced axis means an empty space: the extra yields are empty too.
   if (sizeOf(out.shape) === 0) return { ...none, body: "" };
   if (count === 0) {
     if (red.op.name === "reduceMax" || red.op.name === "reduceMin") throw new ValueError(`${where}: ${red.op.name} over an empty axis has no identity`);
-    return { ...none, body: `  let acc = ${r.init};\n  o0.fill(${r.final("acc")});\n` };
+    return { ...none, body: `  let acc = ${r.init};\n  ${oR}.fill(${r.final("acc")});\n` };
   }
   // The output is row-major over the kept axes: its stride on a reduced axis is 0.
   const keptShape = space.filter((_, d) => !isReduced[d]);
@@ -383,16 +402,18 @@ function genReduce(spec: KernelSpec, where: string): Generated {
 
   const loaded = new Set<string>();
   for (let k = 0; k < spec.inputs.length; k++) loaded.add(`i${k}`);
-  const { nodes, reads } = needed(spec, [src], loaded);
+  const { nodes, reads } = needed(spec, [src, ...extras.map((e) => e.ref)], loaded);
   const bodyNodes = nodes.filter((j) => j !== last);
   for (const j of bodyNodes) stridesIn(spec.nodes[j]!.type.shape, space, `body node ${j} (${spec.nodes[j]!.op.name})`, where);
   const used = inputLoads(spec).filter((l) => reads.some((x) => refKey(x) === refKey(l.ref)));
-  const strides = [...used.map((l) => stridesIn(l.shape, space, `the array of ${showRef(l.ref)}`, where)), outStrides];
+  const spaceStrides = rowMajor(space);
+  const strides = [...used.map((l) => stridesIn(l.shape, space, `the array of ${showRef(l.ref)}`, where)), ...extras.map(() => spaceStrides), outStrides];
   const c = collapse(space, strides, isReduced);
-  const { groups, of } = groupArrays(c.strides.slice(0, used.length), "p");
+  const arrays = used.length + extras.length;
+  const { groups, of } = groupArrays(c.strides.slice(0, arrays), "p");
   // The output keeps its own group: the row scheme restarts it at 0 as the accumulator index.
   const outGroup = groups.length;
-  groups.push({ strides: c.strides[used.length]!, prefix: "q_" });
+  groups.push({ strides: c.strides[arrays]!, prefix: "q_" });
   const rank = c.dims.length;
   let f = c.tags.indexOf(true);
   if (f < 0) f = rank;
@@ -402,25 +423,28 @@ function genReduce(spec: KernelSpec, where: string): Generated {
 
   const level = valueLevels(spec, used, used.map((_, k) => groups[of[k]!]!), bodyNodes);
   const values = levelCode(spec, used, of, bodyNodes, level);
+  // Every element of the space is visited once, at the innermost level: the extra yields are stored there.
+  const stores = (offs: readonly string[], pad: string): string =>
+    extras.map((e, k) => `${pad}${e.array}[${offs[of[used.length + k]!]}] = ${localName(e.ref)};\n`).join("");
   // The accumulation runs at the innermost level; values that do not vary there are computed outside.
   const accumulate = (acc: (offs: readonly string[]) => string) => (L: number, offs: readonly string[], pad: string): string =>
-    values(L, offs, pad) + (L === rank ? `${pad}${r.update(acc(offs), v)}\n` : "");
+    values(L, offs, pad) + (L === rank ? stores(offs, pad) + `${pad}${r.update(acc(offs), v)}\n` : "");
   const block = (offs: readonly string[], pad: string): string => {
     if (!rowScheme) {
-      const inner = f === rank ? `${pad}${r.update("acc", v)}\n` : loopNest(c.dims, groups, f, rank, offs, accumulate(() => "acc"), pad);
-      return `${pad}let acc = ${r.init};\n${inner}${pad}o0[${offs[outGroup]}] = ${r.final("acc")};\n`;
+      const inner = f === rank ? stores(offs, pad) + `${pad}${r.update("acc", v)}\n` : loopNest(c.dims, groups, f, rank, offs, accumulate(() => "acc"), pad);
+      return `${pad}let acc = ${r.init};\n${inner}${pad}${oR}[${offs[outGroup]}] = ${r.final("acc")};\n`;
     }
     const bases = offs.map((o, g) => (g === outGroup ? "0" : o));
     const base = offs[outGroup] === "0" ? "" : `${offs[outGroup]} + `;
     return `${pad}ACC.fill(${r.init});\n` +
       loopNest(c.dims, groups, f, rank, bases, accumulate((o) => `ACC[${o[outGroup]}]`), pad) +
-      `${pad}for (let j = 0; j < ${rowLen}; j++) o0[${base}j] = ${r.final("ACC[j]")};\n`;
+      `${pad}for (let j = 0; j < ${rowLen}; j++) ${oR}[${base}j] = ${r.final("ACC[j]")};\n`;
   };
   const outer = (L: number, offs: readonly string[], pad: string): string => values(L, offs, pad) + (L === f ? block(offs, pad) : "");
   const bases = groups.map(() => "0");
   const body = outer(0, bases, "  ") + loopNest(c.dims, groups, 0, f, bases, outer);
   const prelude = rowScheme ? `const ACC = new Float64Array(${rowLen});\n` : "";
-  return { prelude, body, scratchBytes: rowScheme ? rowLen * 8 : 0, inPlace: [[]] };
+  return { prelude, body, scratchBytes: rowScheme ? rowLen * 8 : 0, inPlace: none.inPlace };
 }
 
 function genMatmul(spec: KernelSpec, where: string): Generated {

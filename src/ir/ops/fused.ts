@@ -9,8 +9,10 @@
  *                broadcasting among them; one or more yields, each of the node's broadcast output
  *                shape (the broadcast of every parameter's shape)
  *   reduce       elementwise ops, then one reduction (reduceSum/Max/Min/Prod/Mean) as the last
- *                node, whose result is the only yield; every parameter broadcasts to the
- *                reduction's input shape
+ *                node, whose result is the last yield; the yields before it (zero or more) are
+ *                distinct elementwise body values of the reduction's input shape, written by the
+ *                same loop that accumulates; every parameter broadcasts to the reduction's input
+ *                shape
  *   matmul       a matmul of two parameters (each of rank >= 2) first, then elementwise ops that
  *                read the values computed so far and parameters broadcastable to the matmul
  *                result (bias, scale), each result of the matmul's shape; the last node's result
@@ -111,21 +113,40 @@ function checkBody(node: Node, region: RegionTypes, kind: FusedKind): void {
 
   const lastNode = body.nodes[body.nodes.length - 1];
   if (!lastNode) throw new ValueError(`fused {kind = "${kind}"}: the body is empty; it needs ${kind === "reduce" ? "a reduction" : "a matmul"}`);
-  if (yields.length !== 1 || yields[0] !== lastNode.results[0]?.name) {
-    throw new ValueError(`fused {kind = "${kind}"}: the body must yield exactly one value, the last node's result (${lastNode.results[0]?.name ?? "none"}), got [${yields.join(", ")}]`);
-  }
+  const lastName = lastNode.results[0]?.name;
 
   if (kind === "reduce") {
     if (!FUSIBLE_REDUCTIONS.has(lastNode.op)) {
       throw new ValueError(`fused {kind = "reduce"}: the last body node is ${describeNode(lastNode)}, not one of ${[...FUSIBLE_REDUCTIONS].join(", ")}`);
     }
+    if (yields.length === 0 || yields[yields.length - 1] !== lastName) {
+      throw new ValueError(`fused {kind = "reduce"}: the body's last yield must be the reduction's result (${lastName ?? "none"}), got [${yields.join(", ")}]`);
+    }
     const input = types.get(lastNode.operands[0]!)!;
+    // Extra yields are elementwise values written by the loop that accumulates: one per element of
+    // the reduction's input, so each must have exactly that shape.
+    const extra = new Set<string>();
+    yields.slice(0, -1).forEach((name, k) => {
+      if (params.has(name) || name === lastName || extra.has(name)) {
+        const why = params.has(name) ? "a region parameter" : extra.has(name) ? "yielded twice" : "the reduction's result, yielded twice";
+        throw new ValueError(`fused {kind = "reduce"}: yield ${k} (${name}) is ${why}; the yields before the reduction's result are distinct elementwise body values`);
+      }
+      const t = types.get(name)!;
+      if (!sameShape(t.shape, input.shape)) {
+        throw new ShapeError(`fused {kind = "reduce"}: yield ${k} (${name}) is ${formatType(t)}, but an extra yield of a reduce body must have the reduction's input shape [${input.shape.join(",")}]`);
+      }
+      extra.add(name);
+    });
     for (const p of region.params) {
       if (!broadcastsTo(p.shape, input.shape)) {
         throw new ShapeError(`fused {kind = "reduce"}: parameter ${formatType(p)} does not broadcast to the reduction's input ${formatType(input)}`);
       }
     }
     return;
+  }
+
+  if (yields.length !== 1 || yields[0] !== lastName) {
+    throw new ValueError(`fused {kind = "${kind}"}: the body must yield exactly one value, the last node's result (${lastName ?? "none"}), got [${yields.join(", ")}]`);
   }
 
   // matmul

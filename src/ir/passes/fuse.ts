@@ -27,8 +27,11 @@
  *   output element, reading each parameter at its broadcast index, is correct. One or more yields.
  * - `kind = "reduce"`: elementwise body nodes as above, then the LAST node is one reduction
  *   (reduceSum, reduceMax, reduceMin, reduceProd or reduceMean, with its usual `axes`/`keepDims`)
- *   whose result is the only yield. Every parameter broadcasts to the reduction's input shape
- *   (the elementwise part's iteration space).
+ *   whose result is the LAST yield. Every parameter broadcasts to the reduction's input shape
+ *   (the elementwise part's iteration space). The yields before it, if any, are distinct
+ *   elementwise body values of exactly the reduction's input shape (dtypes may differ): a code
+ *   generator stores them in the same loop that accumulates, one element per iteration
+ *   (a multi-output reduce: `yield %t1, %t2` with %t1 = exp(...) and %t2 = reduceSum(%t1)).
  * - `kind = "matmul"`: the FIRST node is `matmul(%a0, %a1)` of two parameters of rank >= 2
  *   (2-D, or batched with broadcast batch dims). The following nodes are elementwise, each reading
  *   at least one value computed from the matmul and otherwise parameters that broadcast to the
@@ -50,14 +53,24 @@
  *    a control-flow/fused node, or an epilogue node (as its bias/scale). Every other elementwise
  *    value is cheap and is recomputed inside each kernel that needs it: its own inputs are
  *    materialized values, parameters or constants, which every consumer can read.
- * 3. Kernels. A fusible reduction becomes a reduce fusion with the recomputed elementwise values
- *    it depends on (none: it stays a plain node). Each materialized elementwise value becomes a
- *    kernel with the recomputed values it depends on; kernels of the same output shape that share
+ * 3. Expensive shared producers. An elementwise node whose op is expensive (EXPENSIVE_ELEMENTWISE:
+ *    exp, log, tanh, sigmoid, pow... not sqrt) that rule 2 would recompute in two or more kernels,
+ *    one of them a fusible reduction's whose input has the node's shape, is computed once instead
+ *    by the first such reduction's kernel and written as an extra result (it is "hosted", and
+ *    counts as materialized for everything else). Softmax's exp(x - max) is written by the sum's
+ *    kernel and read by the div. Nodes are decided last to first, so a node read only through a
+ *    hosted consumer is not written needlessly. Cheap producers (add, sub, mul, compare, cast,
+ *    sqrt...) are still recomputed. If hosting closes a cycle among the kernels (a kernel reading the hosted
+ *    value feeds its host reduction, e.g. through a cumsum), the hosts of the kernels left unordered
+ *    are banned and the pass runs again.
+ * 4. Kernels. A fusible reduction becomes a reduce fusion with the recomputed elementwise values
+ *    it depends on, and its hosted values with theirs (none: it stays a plain node). Each
+ *    materialized elementwise value becomes a kernel with the recomputed values it depends on; kernels of the same output shape that share
  *    a recomputed node, or where one reads the other's output, are merged into one elementwise
  *    fusion with several results, unless the merge would create a cycle through another kernel
  *    or would cross an effect node (a debugPrint between them keeps them apart, so effects stay
  *    in their order). A kernel of one elementwise node stays a plain node.
- * 4. Expensive producers (matmul, conv2d, reductions, gather, anything not elementwise) are never
+ * 5. Expensive producers (matmul, conv2d, reductions, gather, anything not elementwise) are never
  *    duplicated: they are nodes or kernels of their own, read through their materialized results.
  *
  * The kernels are emitted in a topological order that keeps the original order where it can (each
@@ -72,6 +85,17 @@ import { hasEffect } from "./dce.js";
 import type { Pass } from "./pass.js";
 
 type KernelKind = FusedKind | "plain";
+
+/**
+ * Elementwise ops worth computing once rather than in every kernel that needs them (rule 3): the
+ * ones whose CPU code is a call into a math routine (transcendentals, pow, atan2, and gelu/sigmoid/
+ * erf, which are built from them), an order of magnitude dearer than an add or a store. sqrt and
+ * rsqrt stay cheap: V8 inlines Math.sqrt as one instruction, about the cost of a division.
+ */
+export const EXPENSIVE_ELEMENTWISE: ReadonlySet<string> = new Set([
+  "exp", "expm1", "log", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+  "sigmoid", "erf", "gelu", "pow", "atan2",
+]);
 
 interface Kernel {
   readonly id: number;
@@ -117,13 +141,21 @@ class Fuser {
   private readonly claimed = new Map<number, number>();
   private readonly chains = new Map<number, number[]>();
   private readonly materializedCache = new Map<number, boolean>();
+  /** Expensive elementwise node index -> the fusible reduction whose kernel computes and writes it (rule 3). */
+  private readonly hosted = new Map<number, number>();
+  /** The hosted nodes of each hosting reduction, ascending. */
+  private readonly hostedBy = new Map<number, number[]>();
   private readonly kernels: Kernel[] = [];
   /** Value name -> kernel id whose output it is. */
   private readonly producerKernel = new Map<string, number>();
   /** Node index -> ids of the elementwise kernels holding it. */
   private readonly owners = new Map<number, Set<number>>();
 
-  constructor(private readonly graph: Graph) {
+  constructor(
+    private readonly graph: Graph,
+    /** Expensive nodes not to host: hosting them made a cycle in an earlier try. */
+    private readonly banned: ReadonlySet<number>,
+  ) {
     this.nodes = graph.nodes;
     this.types = valueTypes(graph);
     this.graphResults = new Set(graph.results);
@@ -140,12 +172,23 @@ class Fuser {
     });
   }
 
-  run(): Graph {
+  /**
+   * The fused graph; or, when hosting made the kernel graph cyclic, the hosted nodes of the
+   * kernels left unordered, for the caller to ban and try again.
+   */
+  run(): { graph: Graph } | { retry: number[] } {
     this.findMatmulChains();
+    this.findHosts();
     this.buildKernels();
-    if (!this.kernels.some((k) => k.alive && k.kind !== "plain" && k.members.size > 1)) return this.graph;
-    const nodes = this.order().map((k) => this.emit(k));
-    return freezeGraph({ ...this.graph, nodes });
+    if (!this.kernels.some((k) => k.alive && k.kind !== "plain" && k.members.size > 1)) return { graph: this.graph };
+    const { out, stuck } = this.order();
+    if (stuck.length > 0) {
+      const retry = stuck.flatMap((k) => k.roots.filter((r) => this.hosted.has(r)));
+      // Merges alone never create cycles (rule 4): a cycle always runs through a hosting kernel.
+      if (retry.length === 0) throw new Error("fuse: the kernel graph has a cycle (a bug in the fuse pass)");
+      return { retry };
+    }
+    return { graph: freezeGraph({ ...this.graph, nodes: out.map((k) => this.emit(k)) }) };
   }
 
   // ---- classification ----------------------------------------------------------------------------
@@ -201,8 +244,8 @@ class Fuser {
 
   // ---- rule 2: which elementwise values are written -----------------------------------------------
 
-  /** Whether an unclaimed elementwise node's result must be materialized (see rule 2). */
-  private materialized(i: number): boolean {
+  /** Whether an unclaimed elementwise node's result must be materialized by rule 2 (before hosting). */
+  private baseMaterialized(i: number): boolean {
     let m = this.materializedCache.get(i);
     if (m !== undefined) return m;
     const name = this.nodes[i]!.results[0]!.name;
@@ -215,9 +258,64 @@ class Fuser {
     return m;
   }
 
+  /** Whether an unclaimed elementwise node's result is written to memory (rule 2, or hosted by rule 3). */
+  private materialized(i: number): boolean {
+    return this.baseMaterialized(i) || this.hosted.has(i);
+  }
+
   /** Whether node i is an elementwise node recomputed in its consumers' kernels. */
   private recomputed(i: number): boolean {
     return this.isElementwise(i) && !this.claimed.has(i) && !this.materialized(i);
+  }
+
+  // ---- rule 3: expensive shared producers are written by a reduce kernel --------------------------
+
+  /**
+   * For each expensive elementwise node that rule 2 would recompute in two or more kernels, one of
+   * them a fusible reduction reading it at the reduction's input shape: that reduction's kernel
+   * computes it once and writes it as an extra result, which the other kernels read. Nodes are
+   * decided last to first, so a node whose every reader now reads a hosted consumer instead (exp
+   * of a hosted exp) is not written needlessly.
+   */
+  private findHosts(): void {
+    for (let j = this.nodes.length - 1; j >= 0; j--) {
+      if (!EXPENSIVE_ELEMENTWISE.has(this.nodes[j]!.op) || this.banned.has(j) || !this.isElementwise(j) || this.claimed.has(j) || this.baseMaterialized(j)) continue;
+      const readers = this.kernelsComputing(j);
+      if (readers.size < 2) continue;
+      const shape = this.nodes[j]!.results[0]!.type.shape;
+      let host: number | undefined;
+      for (const r of readers) {
+        if (!this.isFusibleReduction(r) || (host !== undefined && host < r)) continue;
+        if (sameShape(this.types.get(this.nodes[r]!.operands[0]!)?.shape ?? [-1], shape)) host = r;
+      }
+      if (host === undefined) continue;
+      this.hosted.set(j, host);
+      const list = this.hostedBy.get(host);
+      if (list) list.unshift(j);
+      else this.hostedBy.set(host, [j]);
+    }
+  }
+
+  /**
+   * The kernel roots (fusible reductions, materialized elementwise nodes; a hosted node counts as
+   * its host) that would recompute the recomputed node j, given the hosts decided so far.
+   */
+  private kernelsComputing(j: number): Set<number> {
+    const readers = new Set<number>();
+    const seen = new Set<number>();
+    const stack = [j];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      for (const c of this.consumersOf(this.nodes[n]!.results[0]!.name)) {
+        if (seen.has(c)) continue;
+        seen.add(c);
+        const host = this.hosted.get(c);
+        if (host !== undefined) readers.add(host);
+        else if (this.isFusibleReduction(c) || this.baseMaterialized(c)) readers.add(c);
+        else stack.push(c); // recomputed too: its readers compute j with it
+      }
+    }
+    return readers;
   }
 
   /** The recomputed elementwise nodes that node i depends on, through recomputed nodes only. */
@@ -238,7 +336,7 @@ class Fuser {
     return out;
   }
 
-  // ---- rule 3: kernels ---------------------------------------------------------------------------
+  // ---- rule 4: kernels ---------------------------------------------------------------------------
 
   private newKernel(kind: KernelKind, members: Iterable<number>, roots: number[], shape?: readonly number[]): Kernel {
     const last = roots[roots.length - 1]!;
@@ -267,14 +365,16 @@ class Fuser {
         return;
       }
       if (this.isElementwise(i)) {
-        if (!this.materialized(i)) return; // recomputed inside its consumers' kernels
+        // Recomputed inside its consumers' kernels, or written by its host reduction's kernel.
+        if (!this.materialized(i) || this.hosted.has(i)) return;
         const k = this.newKernel("elementwise", [i, ...this.cone(i)], [i], node.results[0]!.type.shape);
         this.mergeElementwise(k);
         return;
       }
       if (this.isFusibleReduction(i)) {
-        const cone = this.cone(i);
-        this.newKernel(cone.length > 0 ? "reduce" : "plain", [i, ...cone], [i]);
+        const hosts = this.hostedBy.get(i) ?? [];
+        const members = [i, ...this.cone(i), ...hosts.flatMap((h) => [h, ...this.cone(h)])];
+        this.newKernel(members.length > 1 ? "reduce" : "plain", members, [...hosts, i]);
         return;
       }
       this.newKernel("plain", [i], [i]);
@@ -329,7 +429,7 @@ class Fuser {
     return false;
   }
 
-  /** Merges a new elementwise kernel into the connected ones it may join (rule 3). */
+  /** Merges a new elementwise kernel into the connected ones it may join (rule 4). */
   private mergeElementwise(start: Kernel): void {
     let k = start;
     const candidates = new Set<number>();
@@ -367,8 +467,11 @@ class Fuser {
 
   // ---- emission ----------------------------------------------------------------------------------
 
-  /** A topological order of the live kernels; among ready kernels the one with the smallest key first. */
-  private order(): Kernel[] {
+  /**
+   * A topological order of the live kernels; among ready kernels the one with the smallest key
+   * first. `stuck` holds the kernels that a cycle keeps out of it (empty when there is none).
+   */
+  private order(): { out: Kernel[]; stuck: Kernel[] } {
     const live = this.kernels.filter((k) => k.alive);
     const indegree = new Map<number, number>();
     const dependents = new Map<number, number[]>();
@@ -393,9 +496,10 @@ class Fuser {
         if (left === 0) heap.push(d);
       }
     }
-    // Merges never create cycles (rule 3), so every kernel is emitted.
-    if (out.length !== live.length) throw new Error("fuse: the kernel graph has a cycle (a bug in the fuse pass)");
-    return out;
+    // Merges never create cycles (rule 4); a hosted value can, when a kernel that reads it also
+    // feeds its host reduction.
+    const emitted = new Set(out.map((k) => k.id));
+    return { out, stuck: live.filter((k) => !emitted.has(k.id)) };
   }
 
   private emit(k: Kernel): Node {
@@ -491,7 +595,13 @@ class MinHeap {
  * into matmuls (see the rule above); returns `graph` itself when nothing fuses.
  */
 export function fuse(graph: Graph): Graph {
-  return new Fuser(graph).run();
+  // Each retry bans at least one more hosted node, so this ends (at worst with no hosting at all).
+  const banned = new Set<number>();
+  for (;;) {
+    const r = new Fuser(graph, banned).run();
+    if ("graph" in r) return r.graph;
+    for (const j of r.retry) banned.add(j);
+  }
 }
 
 export const fusePass: Pass = {
