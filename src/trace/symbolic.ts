@@ -4,6 +4,7 @@
  * into the trace's graph instead of running. Anything that needs a value (numpy(), Number(t),
  * iteration) throws a SymbolicTensorError that says what to do instead.
  */
+import { CODE_HINTS, SYMBOLIC_GUIDANCE } from "../guidance.js";
 import type { DType } from "../ir/dtype.js";
 import { type SymbolicTensorInfo, SymbolicTensorError } from "../ir/errors.js";
 import { GraphBuilder, type SourceLoc, type Value } from "../ir/graph.js";
@@ -124,12 +125,7 @@ export function formatLoc(loc: SourceLoc | undefined): string | undefined {
 
 // ---- symbolic tensors ---------------------------------------------------------------------------
 
-const GUIDANCE = [
-  "A symbolic tensor has no value yet; it stands for a value that the compiled graph computes later.",
-  "  - To compute with it, stay in the graph: reduceSum(t), argmax(t, axis), cast(t, \"int32\"), where(c, a, b).",
-  "  - To see its value, return it from the traced function and call .numpy() on the result.",
-  "  - To print it while the graph runs, use debugPrint(label, t).",
-].join("\n");
+const GUIDANCE = SYMBOLIC_GUIDANCE.join("\n");
 
 export class SymbolicTensor extends Tensor {
   readonly trace: Trace;
@@ -200,13 +196,13 @@ export class SymbolicTensor extends Tensor {
   /** JS coercion: a description for strings, an error for numbers (`+t`, `t > 0`, `t * 2`). */
   override [Symbol.toPrimitive](hint: string): string | number {
     if (hint === "string") return this.toString();
-    return this.fail("ST002", `JS coercion to a number (hint "${hint}", as in Number(t), +t, t > 0 or t * 2) was attempted`, "For arithmetic and comparisons use the ops: t.mul(2), greater(t, 0).");
+    return this.fail("ST002", `JS coercion to a number (hint "${hint}", as in Number(t), +t, t > 0 or t * 2) was attempted`, CODE_HINTS.ST002);
   }
   override valueOf(): number {
     return this.fail("ST002", "valueOf() was called");
   }
   override [Symbol.iterator](): Iterator<Tensor> {
-    return this.fail("ST003", "iteration (for...of, spread, Array.from) was attempted", "To loop over the first axis, use unstack(t) (the loop then unrolls into the graph).");
+    return this.fail("ST003", "iteration (for...of, spread, Array.from) was attempted", CODE_HINTS.ST003);
   }
 
   override toString(): string {
@@ -225,7 +221,7 @@ export function escapedTracerError(t: SymbolicTensor, usedIn: string): SymbolicT
       `a symbolic tensor from the trace of \`${info.functionName}\` was used ${usedIn}.`,
       `  ${t.definition()}${where}`,
       "It escaped its trace: it was kept (in a variable, a closure or an object) after `" + info.functionName + "` finished tracing, and it has no value outside that trace.",
-      "  - Return it from the traced function instead, and use the eager tensor the call gives back.",
+      `  - ${CODE_HINTS.ST004}`,
     ].join("\n"),
     info,
   );
