@@ -72,8 +72,8 @@ console.log(`\n${mlp.kernels(params, batch).length} kernels; memory plan: ${plan
 section("7. Inside a trace, tensors are symbolic: .numpy() has no value to give");
 const leaky = fn((xb: Tensor) => {
   const logits = matmul(xb, w1);
-  console.log("  (console.log runs once, at trace time:", `${logits})`);
-  return logits.numpy();
+  console.log("  (console.log runs once, at trace time:", `${logits})`); // symtensor-disable-line ST006 -- shows trace-time printing on purpose
+  return logits.numpy(); // symtensor-disable-line ST001 -- shows the runtime error on purpose
 }, { name: "leaky" });
 try {
   leaky(batch);

@@ -1,6 +1,6 @@
-/** The `symtensor` command: ops, ir, opt, run, verify (lint and bench arrive with later layers). */
+/** The `symtensor` command: ops, ir, opt, run, verify, lint (bench arrives with a later layer). */
 import { Command, CommanderError, Option } from "commander";
-import { type CliIO, formatError, processIO } from "./common.js";
+import { CliError, type CliIO, formatError, processIO } from "./common.js";
 import { irCommand, type IrCommandOptions } from "./ir-command.js";
 import { listOps, VERSION } from "./lib.js";
 import { optCommand, type OptCommandOptions } from "./opt-command.js";
@@ -8,6 +8,22 @@ import { runCommand, type RunCommandOptions, verifyCommand } from "./run-command
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/**
+ * The linter pulls in the TypeScript compiler, so it loads only when `lint` runs (the build turns
+ * this import into dist/lint.js). TypeScript is an optional peer dependency: say so if it is missing.
+ */
+async function loadLinter(): Promise<typeof import("../lint/cli.js")> {
+  try {
+    return await import("../lint/cli.js");
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown };
+    if ((e.code === "ERR_MODULE_NOT_FOUND" || e.code === "MODULE_NOT_FOUND") && String(e.message).includes("typescript")) {
+      throw new CliError("symtensor lint needs the TypeScript compiler: npm install --save-dev typescript");
+    }
+    throw err;
+  }
 }
 
 /**
@@ -69,6 +85,20 @@ export function buildProgram(io: CliIO = processIO): Command {
     .description("parse and verify an IR file (.stir)")
     .argument("<file>", "the IR text file")
     .action((file: string) => verifyCommand(file, io));
+  program
+    .command("lint")
+    .description("find host conversions, coercions and other tracing mistakes in TypeScript sources before they run (docs/lint.md)")
+    .argument("[paths...]", "files and directories to lint (default: .)")
+    .option("--project <tsconfig>", "the tsconfig.json to build the program with (default: the nearest one above the first path)")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "sarif"]).default("text"))
+    .option("--max-warnings <n>", "exit with code 1 when there are more warnings than this")
+    .option("--rule <CODE=setting>", "set a rule to off, warning or error, e.g. --rule ST101=off (repeatable)", collect, [])
+    .action(async (paths: string[], opts: { project?: string; format?: string; maxWarnings?: string; rule: string[] }) => {
+      const { lintCommand } = await loadLinter();
+      const code = lintCommand(paths, { ...opts, version: VERSION }, io);
+      // Commander's error carries the exit code to runCli without printing anything more.
+      if (code !== 0) throw new CommanderError(code, "symtensor.lint", "");
+    });
   return program;
 }
 

@@ -1,0 +1,2 @@
+// A barrel file.
+export * from "./helpers.js";
