@@ -18,9 +18,9 @@ import { ValueError } from "../../ir/errors.js";
 import type { FusedKind } from "../../ir/ops/fused.js";
 import type { Attrs, AttrValue, OpDef } from "../../ir/registry.js";
 import * as M from "../../ir/scalar-math.js";
-import { broadcastStrides, sizeOf } from "../../ir/shape.js";
+import { broadcastStrides, sizeOf, stridesOf } from "../../ir/shape.js";
 import { formatType, sameShape, sameType, type TensorType } from "../../ir/types.js";
-import { collapse, groupLevel, loopNest, type OffsetGroup, rowMajor } from "./codegen-loops.js";
+import { collapse, groupLevel, loopNest, type OffsetGroup } from "./codegen-loops.js";
 import { type MatmulInto, matmulInto } from "./codegen-matmul.js";
 
 
@@ -396,7 +396,7 @@ function genReduce(spec: KernelSpec, where: string): Generated {
   }
   // The output is row-major over the kept axes: its stride on a reduced axis is 0.
   const keptShape = space.filter((_, d) => !isReduced[d]);
-  const keptStrides = rowMajor(keptShape);
+  const keptStrides = stridesOf(keptShape);
   let kd = 0;
   const outStrides = space.map((_, d) => (isReduced[d] ? 0 : keptStrides[kd++]!));
 
@@ -406,7 +406,7 @@ function genReduce(spec: KernelSpec, where: string): Generated {
   const bodyNodes = nodes.filter((j) => j !== last);
   for (const j of bodyNodes) stridesIn(spec.nodes[j]!.type.shape, space, `body node ${j} (${spec.nodes[j]!.op.name})`, where);
   const used = inputLoads(spec).filter((l) => reads.some((x) => refKey(x) === refKey(l.ref)));
-  const spaceStrides = rowMajor(space);
+  const spaceStrides = stridesOf(space);
   const strides = [...used.map((l) => stridesIn(l.shape, space, `the array of ${showRef(l.ref)}`, where)), ...extras.map(() => spaceStrides), outStrides];
   const c = collapse(space, strides, isReduced);
   const arrays = used.length + extras.length;

@@ -94,13 +94,3 @@ export function groupLevel(g: OffsetGroup): number {
   return 0;
 }
 
-/** Row-major strides of `shape`, as a plain list. */
-export function rowMajor(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}

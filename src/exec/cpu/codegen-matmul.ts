@@ -1,7 +1,8 @@
 /**
- * Matmul into a caller's buffer, for compiled graphs: the same batch walk and `gemm` calls as the
- * library's matmul kernel (src/exec/cpu/kernels/linalg.ts), so results are bit-identical, but the
- * geometry is resolved once at compile time and the output is a planned buffer, not a fresh one.
+ * Matmul into a caller's buffer: the geometry (batch offsets, the folded-batch case) is resolved
+ * once, then each call is a list of `gemm` calls. Compiled graphs write into planned buffers; the
+ * eager matmul kernel (src/exec/cpu/kernels/linalg.ts) uses it with a fresh buffer, so both give
+ * the same bits.
  */
 import type { DType, TypedArray } from "../../ir/dtype.js";
 import { matmulPlan } from "../../ir/ops/linalg.js";

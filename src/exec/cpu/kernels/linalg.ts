@@ -5,37 +5,15 @@ import { sizeOf } from "../../../ir/shape.js";
 import type { HostBuffer } from "../../backend.js";
 import { registerCpuKernel } from "../backend.js";
 import { conv2dKernel, pool2dKernel } from "./conv.js";
+import { matmulInto } from "../codegen-matmul.js";
 import { gemm } from "./matmul.js";
 
 registerCpuKernel("matmul", (inputs, _attrs, outTypes) => {
   const [a, b] = inputs as [HostBuffer, HostBuffer];
   const dtype = outTypes[0]!.dtype;
-  const { m, n, k, batch, aBatchStrides, bBatchStrides } = matmulPlan(a.type, b.type);
-  const count = sizeOf(batch);
-  const c = allocate(dtype, count * m * n);
-  if (c.length === 0) return [c];
-  // When b is shared by the whole batch and a is a dense stack, the batch folds into the rows
-  // of one big gemm (a [B, m, k] @ [k, n] is [B*m, k] @ [k, n]).
-  if (bBatchStrides.every((s) => s === 0) && a.data.length === count * m * k) {
-    gemm(dtype, a.data, 0, k, b.data, 0, n, c, 0, n, count * m, n, k);
-    return [c];
-  }
-  const rank = batch.length;
-  const idx = new Int32Array(rank);
-  let aOff = 0;
-  let bOff = 0;
-  for (let t = 0; t < count; t++) {
-    gemm(dtype, a.data, aOff, k, b.data, bOff, n, c, t * m * n, n, m, n, k);
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]!++;
-      aOff += aBatchStrides[d]!;
-      bOff += bBatchStrides[d]!;
-      if (idx[d]! < batch[d]!) break;
-      aOff -= aBatchStrides[d]! * batch[d]!;
-      bOff -= bBatchStrides[d]! * batch[d]!;
-      idx[d] = 0;
-    }
-  }
+  const c = allocate(dtype, sizeOf(outTypes[0]!.shape));
+  // One batch walk for eager and compiled matmul, so both give the same bits.
+  matmulInto(a.type, b.type, dtype)(a.data, b.data, c);
   return [c];
 });
 
