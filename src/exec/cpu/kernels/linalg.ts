@@ -1,6 +1,6 @@
 /** CPU kernels for linalg ops: matmul and dot (batched gemm), conv2d and pools (conv.ts). */
 import { allocate } from "../../../ir/dtype.js";
-import { convGeometry, dotPlan, matmulPlan, poolGeometry } from "../../../ir/ops/linalg.js";
+import { convGeometry, dotPlan, poolGeometry } from "../../../ir/ops/linalg.js";
 import { sizeOf } from "../../../ir/shape.js";
 import type { HostBuffer } from "../../backend.js";
 import { registerCpuKernel } from "../backend.js";
