@@ -17,6 +17,8 @@ export * from "./trace/ops/shape.js";
 export * from "./trace/ops/linalg.js";
 export * from "./trace/ops/random.js";
 export { asarray } from "./trace/asarray.js";
+export { exportOnnx, importOnnx, loadOnnx, type OnnxModel, type LoadOnnxOptions, type OnnxExportOptions, type OnnxImportOptions } from "./trace/onnx.js";
+export * from "./trace/files.js";
 export { TENSOR_METHODS } from "./trace/methods.js";
 export { fn, isTracing, type FnOptions, type IrOptions, type TracedFunction } from "./trace/fn.js";
 export { SymbolicTensor } from "./trace/symbolic.js";

@@ -39,6 +39,7 @@ const TRIGGERS: Record<string, Trigger[]> = {
   ST405: [{ cls: st.ValueError, run: () => st.tensor([[1, 2], [3]]) }],
   ST406: [{ cls: st.IndexError, run: () => st.gather(st.zeros([3]), [5]) }],
   ST501: [{ cls: st.FormatError, run: () => st.NDArray.fromNpy(new Uint8Array([1, 2, 3])) }],
+  ST502: [{ cls: st.UnsupportedOnnxOpError, run: () => st.exportOnnx((x: st.Tensor) => st.debugPrint("x", x), st.zeros([2])) }],
 };
 
 /** Codes that are warnings, not thrown errors; each is checked by its own test below. */

@@ -8,7 +8,9 @@ const FUNCTION_ONLY = new Set([
   "randomBernoulli", "randomInt", "setStrictDtypes", "getStrictDtypes", "fn", "isTracing", "debugPrint",
   "setDebugPrinter", "setWarningHandler", "print", "parse", "verify", "graphEqual", "graphDiff", "toDot", "interpret",
   "listOps", "dtypeInfo", "runPasses", "registerPass", "getPass", "hasPass", "listPasses", "parsePipeline", "canonicalize",
-  "cse", "dce", "fuse", "compile",
+  "cse", "dce", "fuse", "compile", "exportOnnx", "importOnnx", "loadOnnx", "loadNpy", "loadNpyArray", "loadNpyWithInfo",
+  "loadNpz", "loadNpzWithInfo", "loadSafetensors", "loadSafetensorsWithInfo", "saveNpy", "saveNpz", "saveSafetensors",
+  "toNpyBytes", "toNpzBytes", "toSafetensorsBytes",
 ]);
 
 describe("Tensor methods", () => {

@@ -1,11 +1,15 @@
-/** `symtensor ir <module> --fn <export> --args <types>`: trace an exported function and print its IR. */
-import { CliError, type CliIO } from "./common.js";
-import { fn, type IrOptions, Tensor, type TracedFunction, zeros } from "./lib.js";
+/**
+ * `symtensor ir <module> --fn <export> --args <types>`: trace an exported function and print its IR.
+ * `symtensor ir model.onnx`: import an ONNX model and print its IR (as imported, or optimized).
+ */
+import { CliError, type CliIO, readInputFile } from "./common.js";
+import { fn, type IrOptions, loadOnnx, print, Tensor, toDot, type TracedFunction, zeros } from "./lib.js";
 import { loadModule } from "./load-module.js";
 import { parseTypesArg } from "./types-arg.js";
 
 export interface IrCommandOptions {
-  fn: string;
+  /** Required for modules; not used for .onnx models. */
+  fn?: string;
   args: string;
   format: "text" | "json" | "dot";
   stage?: "traced" | "optimized";
@@ -56,7 +60,22 @@ function pickFunction(mod: Record<string, unknown>, name: string, file: string, 
   return fn(f as (...args: unknown[]) => unknown, { name: fnName });
 }
 
+/** An ONNX model's IR: "traced" is the graph as imported, "optimized" after the default passes. */
+function onnxIr(file: string, opts: IrCommandOptions): string {
+  const model = loadOnnx(new Uint8Array(readInputFile(file, "ONNX model")));
+  const graph = opts.stage === "optimized" ? model.optimized : model.graph;
+  if (opts.format === "json") return JSON.stringify(graph, (_k, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v), 2);
+  if (opts.format === "dot") return toDot(graph, { elideConstants: opts.elide });
+  return print(graph, { elideConstants: opts.elide, loc: opts.loc });
+}
+
 export async function irCommand(file: string, opts: IrCommandOptions, io: CliIO): Promise<void> {
+  if (file.toLowerCase().endsWith(".onnx")) {
+    const text = onnxIr(file, opts);
+    io.out(text.endsWith("\n") ? text : `${text}\n`);
+    return;
+  }
+  if (!opts.fn) throw new CliError(`symtensor ir ${file}: --fn <export> names the function to trace`);
   // The types first: a typo in --args should not wait for the module to bundle.
   const types = parseTypesArg(opts.args);
   const mod = await loadModule(file);

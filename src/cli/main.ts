@@ -53,7 +53,7 @@ export function buildProgram(io: CliIO = processIO): Command {
     .command("ir")
     .description("trace an exported function of a .ts/.js module on zero-filled arguments and print its IR")
     .argument("<module>", "the module (.ts or .js; bundled with esbuild)")
-    .requiredOption("--fn <export>", "the export to trace: a function made by fn(), or a plain function")
+    .option("--fn <export>", "the export to trace (required for .ts/.js modules): a function made by fn(), or a plain function")
     .option("--args <types>", 'the argument types, comma-separated IR types: "f32[64,784], i32[]"', "")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json", "dot"]).default("text"))
     .addOption(new Option("--stage <stage>", "the pipeline stage to print: traced (default, before any pass) or optimized").choices(["traced", "optimized"]))

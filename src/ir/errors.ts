@@ -22,7 +22,8 @@ export type ErrorCode =
   | "ST406"
   | "ST301"
   | "ST302"
-  | "ST501";
+  | "ST501"
+  | "ST502";
 
 export class SymtensorError extends Error {
   readonly code: ErrorCode;
@@ -87,6 +88,20 @@ export class IndexError extends SymtensorError {
 export class FormatError extends SymtensorError {
   constructor(message: string) {
     super("ST501", message);
+  }
+}
+
+/**
+ * ST502: ONNX export or import met ops it cannot translate. `ops` lists every one (each with its
+ * count or the detail that rules it out), so one run reports them all.
+ */
+export class UnsupportedOnnxOpError extends SymtensorError {
+  readonly direction: "export" | "import";
+  readonly ops: readonly string[];
+  constructor(direction: "export" | "import", ops: readonly string[], detail: string) {
+    super("ST502", `${direction === "export" ? "exportOnnx: cannot export" : "importOnnx: cannot import"} ${ops.length === 1 ? "op" : `${ops.length} ops`} ${ops.join(", ")}: ${detail}`);
+    this.direction = direction;
+    this.ops = ops;
   }
 }
 

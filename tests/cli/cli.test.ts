@@ -204,7 +204,7 @@ describe("symtensor ir", () => {
     expect(unknown.err).toMatch(/unknown option '--bogus'/);
     const noFn = await cli("ir", MODEL);
     expect(noFn.code).toBe(1);
-    expect(noFn.err).toMatch(/required option '--fn <export>' not specified/);
+    expect(noFn.err).toMatch(/--fn <export> names the function to trace/);
   });
 });
 
@@ -330,5 +330,24 @@ describe("symtensor verify", () => {
 
   it("a missing file is a clear error", async () => {
     expect(await cli("verify", "no-such.stir")).toEqual({ code: 1, out: "", err: 'error: cannot read IR file "no-such.stir": no such file or directory\n' });
+  });
+});
+
+describe("symtensor ir on an ONNX model", () => {
+  it("prints the imported model's IR, traced and optimized, without --fn", async () => {
+    const { exportOnnx, fn, matmul, relu, softmax, tensor, zeros } = await import("../../src/index.js");
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const w = tensor([[1, -1], [0.5, 2], [-1, 1]]);
+    const model = exportOnnx(fn((x: import("../../src/index.js").Tensor) => softmax(relu(matmul(x, w)), -1), { name: "tiny" }), zeros([4, 3]));
+    const path = `${mkdtempSync(`${tmpdir()}/symtensor-onnx-`)}/tiny.onnx`;
+    writeFileSync(path, model);
+    const traced = await cli("ir", path);
+    expect(traced.code).toBe(0);
+    expect(traced.out).toMatch(/^func @/);
+    expect(traced.out).toMatch(/matmul\(/);
+    const optimized = await cli("ir", path, "--stage", "optimized");
+    expect(optimized.code).toBe(0);
+    expect(optimized.out).toMatch(/fused\(.*\{kind = "matmul"\}/);
   });
 });
