@@ -43,6 +43,32 @@ export interface ScalarContext {
   readonly output: DType;
 }
 
+/**
+ * Builds gradient IR for VJP rules: each call appends one node (types from the op's own rule) to
+ * the graph being differentiated and returns its result values. Rules are written with registry
+ * ops only, so gradients are themselves differentiable (grad of grad) and optimizable.
+ */
+export interface GradBuilder {
+  /** Appends `op(operands) {attrs}` and returns its results. */
+  op(op: string, operands: readonly GradValue[], attrs?: Attrs): GradValue[];
+  /** A 0-d constant of `dtype` (broadcasts against anything). */
+  scalar(value: number, dtype: DType): GradValue;
+}
+
+/** A value of the graph being differentiated (name and type), as rules see it. */
+export interface GradValue {
+  readonly name: string;
+  readonly type: TensorType;
+}
+
+/**
+ * Reverse-mode rule: given the cotangent of each result (null where a result does not influence the
+ * output), the op's operands, results and attributes, returns the cotangent of each operand
+ * (null for operands that get no gradient: integer/bool inputs, indices, keys). Cotangents have
+ * exactly their operand's type.
+ */
+export type VjpRule = (b: GradBuilder, cotangents: readonly (GradValue | null)[], operands: readonly GradValue[], results: readonly GradValue[], attrs: Attrs) => (GradValue | null)[];
+
 export interface OpDef {
   readonly name: string;
   readonly kind: OpKind;
@@ -51,6 +77,11 @@ export interface OpDef {
   readonly doc: string;
   /** Every attribute the op reads, declared; `{}` for ops without attributes. */
   readonly attributes: AttrSchema;
+  /**
+   * Reverse-mode derivative rule (src/ir/autodiff). Absent: the op is not differentiable, and
+   * differentiating through it with a float input is an error naming the op.
+   */
+  readonly vjp?: VjpRule;
   /** Has an effect beyond its results (debugPrint): passes must keep it and never reorder it. */
   readonly effect?: boolean;
   /**
