@@ -5,17 +5,29 @@ import { describe, expect, it } from "vitest";
 import * as st from "../src/index.js";
 import { parse } from "../src/ir/parse.js";
 import { verify } from "../src/ir/verify.js";
+import { GraphBuilder } from "../src/ir/graph.js";
+import { defineOp, hasOp } from "../src/ir/registry.js";
 
 type Trigger = { cls: new (...args: never[]) => st.SymtensorError; run: () => unknown };
 
 const inTrace = (body: (t: st.Tensor) => unknown) => () => st.fn((x: st.Tensor) => { body(x.add(1)); return x; })(st.zeros([2]));
 let leaked: st.Tensor | undefined;
 
+/** A graph through an op with no derivative rule (every real op has one), for ST008. */
+function opaqueGraph(): st.Graph {
+  if (!hasOp("test.opaque")) defineOp({ name: "test.opaque", kind: "shape", arity: 1, doc: "identity without a vjp rule", attributes: {}, infer: (inputs) => [inputs[0]!] });
+  const b = new GraphBuilder("opaque");
+  const a = b.addParam("%a", { dtype: "float32", shape: [2] });
+  const [r] = b.addNode("test.opaque", [a.name], {}, [a.type]);
+  return b.build([r!.name]);
+}
+
 const TRIGGERS: Record<string, Trigger[]> = {
   ST001: [{ cls: st.SymbolicTensorError, run: inTrace((t) => t.numpy()) }],
   ST002: [{ cls: st.SymbolicTensorError, run: inTrace((t) => Number(t)) }],
   ST003: [{ cls: st.SymbolicTensorError, run: inTrace((t) => [...(t as unknown as Iterable<st.Tensor>)]) }],
   ST004: [{ cls: st.SymbolicTensorError, run: () => { st.fn((x: st.Tensor) => { leaked = x.exp(); return x; })(st.zeros([1])); return st.add(leaked!, 1); } }],
+  ST008: [{ cls: st.NonDifferentiableError, run: () => st.vjpGraph(opaqueGraph(), { wrt: [0] }) }],
   ST301: [{ cls: st.IRParseError, run: () => parse("func @f(%a: f16[2]) -> (f16[2]) {\n  return %a\n}\n") }],
   ST302: [{ cls: st.IRVerifyError, run: () => verify(parse("func @f(%a: f32[2]) -> (f32[3]) {\n  %0 = neg(%a) : f32[3]\n  return %0\n}\n")) }],
   ST201: [{ cls: st.DeviceError, run: () => st.zeros([1], { device: "gpu" as never }) }],

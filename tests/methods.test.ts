@@ -10,7 +10,8 @@ const FUNCTION_ONLY = new Set([
   "listOps", "dtypeInfo", "runPasses", "registerPass", "getPass", "hasPass", "listPasses", "parsePipeline", "canonicalize",
   "cse", "dce", "fuse", "compile", "exportOnnx", "importOnnx", "loadOnnx", "loadNpy", "loadNpyArray", "loadNpyWithInfo",
   "loadNpz", "loadNpzWithInfo", "loadSafetensors", "loadSafetensorsWithInfo", "saveNpy", "saveNpz", "saveSafetensors",
-  "toNpyBytes", "toNpzBytes", "toSafetensorsBytes",
+  "toNpyBytes", "toNpzBytes", "toSafetensorsBytes", "grad", "valueAndGrad", "vjp", "callGraph", "vjpGraph", "sgd",
+  "momentum", "adam",
 ]);
 
 describe("Tensor methods", () => {

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "ST003"
   | "ST004"
   | "ST007"
+  | "ST008"
   | "ST201"
   | "ST202"
   | "ST401"
@@ -39,6 +40,19 @@ export class SymtensorError extends Error {
   /** The message without the trailing documentation link. */
   get summary(): string {
     return this.message.split("\nSee docs/errors.md#")[0] ?? this.message;
+  }
+}
+
+/**
+ * ST008: differentiating through an op that has no derivative rule (its registry entry has no
+ * `vjp`), on the path from a float parameter to a differentiated output.
+ */
+export class NonDifferentiableError extends SymtensorError {
+  /** The op without a rule. */
+  readonly op: string;
+  constructor(op: string, message: string) {
+    super("ST008", message);
+    this.op = op;
   }
 }
 

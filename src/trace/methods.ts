@@ -4,6 +4,7 @@
  * a function's signature and its method can never drift apart. Ops without a natural self
  * (`where`, `concat`, `stack`, creation and random functions) are functions only.
  */
+import * as ad from "./autodiff.js";
 import * as ew from "./ops/elementwise.js";
 import * as la from "./ops/linalg.js";
 import * as red from "./ops/reduction.js";
@@ -31,6 +32,7 @@ const METHODS = {
   tile: sh.tile, flip: sh.flip, oneHot: sh.oneHot,
   matmul: la.matmul, dot: la.dot, softmax: la.softmax, logSoftmax: la.logSoftmax, layerNorm: la.layerNorm,
   conv2d: la.conv2d, maxPool2d: la.maxPool2d, avgPool2d: la.avgPool2d,
+  stopGradient: ad.stopGradient,
 } as const;
 
 type DropSelf<F> = F extends (self: never, ...rest: infer R) => infer O ? (...rest: R) => O : never;

@@ -179,6 +179,7 @@ function opCases(): OpCase[] {
     return [st.randomBits(k1, [3]), st.randomUniform(k2, [2, 2]), st.randomNormal(k1, [3], { dtype: "float64" }), st.randomBernoulli(k2, 0.3, [4]), st.randomInt(k1, [5], 0, 10)];
   });
   add("debugPrint", [T([3])], ([a]) => st.debugPrint("e", st.exp(a!)));
+  add("stopGradient", [T([3]), T([2, 3])], ([a, b]) => st.stopGradient(st.exp(a!)).mul(b!));
   return cases;
 }
 

@@ -8,6 +8,10 @@ import { DTypeError, ValueError } from "../errors.js";
 import { type Attrs, defineOp, type ScalarContext } from "../registry.js";
 import { broadcastShapes } from "../shape.js";
 import { formatType, type TensorType } from "../types.js";
+import { ELEMENTWISE_VJP } from "./elementwise-vjp.js";
+
+/** The op's VJP rule as a definition field (absent when the op has none). */
+const vjpOf = (name: string) => (ELEMENTWISE_VJP[name] ? { vjp: ELEMENTWISE_VJP[name] } : {});
 
 /** Which operand dtypes an op accepts. */
 type Accepts = "float" | "numeric" | "nonbool-numeric" | "any";
@@ -63,6 +67,7 @@ function unary(name: string, doc: string, a: Accepts, out: "same" | "bool", scal
       return [{ dtype: out === "bool" ? "bool" : x.dtype, shape: x.shape }];
     },
     scalar,
+    ...vjpOf(name),
   });
 }
 
@@ -82,6 +87,7 @@ function binary(name: string, doc: string, a: Accepts, out: "same" | "bool", sca
       return [{ dtype: out === "bool" ? "bool" : x.dtype, shape: broadcastShapes(x.shape, y.shape, name) }];
     },
     scalar,
+    ...vjpOf(name),
   });
 }
 
@@ -144,6 +150,7 @@ defineOp({
     return [{ dtype: inputs[0]!.dtype, shape: inputs[0]!.shape }];
   },
   scalar: (args, _ctx, attrs) => (attrs["approximate"] === true ? `M.geluTanh(${args[0]})` : `M.geluErf(${args[0]})`),
+  ...vjpOf("gelu"),
 });
 
 unary("logicalNot", "x == 0, as bool", "any", "bool", f1((x) => `(${x} === 0 ? 1 : 0)`));
@@ -174,6 +181,7 @@ defineOp({
     if (to === "uint8") return `(${x} & 255)`;
     return x; // bool/uint8 -> int32 is exact
   },
+  ...vjpOf("cast"),
 });
 
 // ---- binary ------------------------------------------------------------------------------------
@@ -227,5 +235,6 @@ defineOp({
     return [{ dtype: x.dtype, shape }];
   },
   scalar: (args) => `(${args[0]} ? ${args[1]} : ${args[2]})`,
+  ...vjpOf("where"),
 });
 

@@ -6,3 +6,4 @@ import "./linalg.js";
 import "./random.js";
 import "./debug.js";
 import "./fused.js";
+import "./autodiff.js";

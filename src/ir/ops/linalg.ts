@@ -9,6 +9,9 @@ import { DTypeError, ShapeError, ValueError } from "../errors.js";
 import { type AttrSchema, type AttrValue, type Attrs, defineOp } from "../registry.js";
 import { describe, sizeOf } from "../shape.js";
 import { formatType, type TensorType } from "../types.js";
+// linalg-vjp imports this module's geometry helpers back; the entries read their rules through a
+// getter so the cycle is safe whichever module is loaded first.
+import { LINALG_VJP } from "./linalg-vjp.js";
 
 // ---- shared checks ------------------------------------------------------------------------------
 
@@ -95,6 +98,7 @@ export function matmulPlan(a: TensorType, b: TensorType): MatmulPlan {
 
 defineOp({
   name: "matmul",
+  get vjp() { return LINALG_VJP.matmul; },
   kind: "matmul",
   arity: 2,
   doc: "NumPy matmul: matrix product over the last two axes, batch axes broadcast, 1-D operands promoted to matrices (integers wrap; bool is or-of-ands)",
@@ -139,6 +143,7 @@ export function dotPlan(a: TensorType, b: TensorType): DotPlan {
 
 defineOp({
   name: "dot",
+  get vjp() { return LINALG_VJP.dot; },
   kind: "matmul",
   arity: 2,
   doc: "NumPy dot for operands of rank >= 1: sums over a's last axis and b's second-to-last (or only) axis",
@@ -257,6 +262,7 @@ const POOL_ATTRS: AttrSchema = {
 
 defineOp({
   name: "conv2d",
+  get vjp() { return LINALG_VJP.conv2d; },
   kind: "conv",
   arity: 2,
   doc: "2-D convolution (cross-correlation, as TensorFlow): x NHWC or HWC, filter HWIO; attributes strides [sh, sw], dilations [dh, dw], padding \"valid\" | \"same\" | [[top, bottom], [left, right]]",
@@ -276,6 +282,7 @@ defineOp({
 
 defineOp({
   name: "maxPool2d",
+  get vjp() { return LINALG_VJP.maxPool2d; },
   kind: "pool",
   arity: 1,
   doc: "2-D max pooling over NHWC or HWC: attributes windowShape [wh, ww], strides [sh, sw], padding \"valid\" | \"same\" (padded cells are ignored); NaN propagates",
@@ -290,6 +297,7 @@ defineOp({
 
 defineOp({
   name: "avgPool2d",
+  get vjp() { return LINALG_VJP.avgPool2d; },
   kind: "pool",
   arity: 1,
   doc: "2-D average pooling over NHWC or HWC (float): attributes windowShape, strides, padding \"valid\" | \"same\"; the mean is over the real (unpadded) cells of each window",

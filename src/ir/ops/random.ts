@@ -36,6 +36,7 @@
 import { type DType, DTYPES, isDType } from "../dtype.js";
 import { DTypeError, ShapeError, ValueError } from "../errors.js";
 import { type AttrValue, type Attrs, defineOp } from "../registry.js";
+import { noGrad } from "../autodiff/rule-helpers.js";
 import { checkShape, describe, sizeOf } from "../shape.js";
 import { formatType, type TensorType } from "../types.js";
 
@@ -98,6 +99,7 @@ const INT_RANGE: Partial<Record<DType, [number, number]>> = { uint8: [0, 255], i
 
 defineOp({
   name: "randomSplit",
+  vjp: noGrad, // random values depend only on the key, which has no gradient
   kind: "creation",
   arity: 1,
   doc: "n new keys from a key: result i is threefry2x32(key, [i, 1]); attribute n >= 0",
@@ -114,6 +116,7 @@ defineOp({
 
 defineOp({
   name: "randomBits",
+  vjp: noGrad, // random values depend only on the key, which has no gradient
   kind: "creation",
   arity: 1,
   doc: "raw 32-bit words of the key's stream as int32 bit patterns; attribute shape",
@@ -130,6 +133,7 @@ const normalWords = (d: DType): number => (d === "float64" ? 4 : 2);
 
 defineOp({
   name: "randomUniform",
+  vjp: noGrad, // random values depend only on the key, which has no gradient
   kind: "creation",
   arity: 1,
   doc: "uniform floats in [minval, maxval); attributes shape, dtype (float32 | float64), minval, maxval",
@@ -154,6 +158,7 @@ defineOp({
 
 defineOp({
   name: "randomNormal",
+  vjp: noGrad, // random values depend only on the key, which has no gradient
   kind: "creation",
   arity: 1,
   doc: "normal floats (Box-Muller); attributes shape, dtype (float32 | float64), mean, stddev >= 0",
@@ -176,6 +181,7 @@ defineOp({
 
 defineOp({
   name: "randomBernoulli",
+  vjp: noGrad, // random values depend only on the key, which has no gradient
   kind: "creation",
   arity: 1,
   doc: "bool tensor, each element true with probability p; attributes shape, p in [0, 1]",
@@ -194,6 +200,7 @@ defineOp({
 
 defineOp({
   name: "randomInt",
+  vjp: noGrad, // random values depend only on the key, which has no gradient
   kind: "creation",
   arity: 1,
   doc: "uniform integers in [minval, maxval); attributes shape, dtype (int32 | uint8), minval, maxval",

@@ -12,7 +12,8 @@
  */
 import type { DType } from "../dtype.js";
 import { DTypeError, ValueError } from "../errors.js";
-import { type AttrSchema, type Attrs, defineOp } from "../registry.js";
+import { type AttrSchema, type Attrs, defineOp, type VjpRule } from "../registry.js";
+import { REDUCTION_VJP } from "./reduction-vjp.js";
 import { describe, sizeOf } from "../shape.js";
 import { formatType, type TensorType } from "../types.js";
 
@@ -83,6 +84,12 @@ function axisOrNullAttr(op: string, attrs: Attrs, rank: number): number | null {
   return v;
 }
 
+/** The op's VJP rule as a definition field (absent when the op has none). */
+function vjpOf(name: string): { vjp?: VjpRule } {
+  const rule = REDUCTION_VJP[name];
+  return rule ? { vjp: rule } : {};
+}
+
 const KEEP_DIMS = { type: "bool", doc: "keep each reduced axis as a size-1 axis (default false)", optional: true } as const;
 
 const REDUCTION_ATTRS: AttrSchema = {
@@ -133,6 +140,7 @@ function reduction(name: string, doc: string, rule: OutRule, needsElements = fal
       if (needsElements) checkNonEmpty(name, x, axes);
       return [{ dtype: outDType(rule, x.dtype), shape: reducedShape(x.shape, axes, keepDims) }];
     },
+    ...vjpOf(name),
   });
 }
 
@@ -166,6 +174,7 @@ function argReduction(name: string, doc: string): void {
       checkNonEmpty(name, x, [axis]);
       return [{ dtype: "int32", shape: reducedShape(x.shape, [axis], keepDims) }];
     },
+    ...vjpOf(name),
   });
 }
 
@@ -187,6 +196,7 @@ function scan(name: string, doc: string): void {
       const shape = axis === null ? [sizeOf(x.shape)] : [...x.shape];
       return [{ dtype: outDType("accumulate", x.dtype), shape }];
     },
+    ...vjpOf(name),
   });
 }
 

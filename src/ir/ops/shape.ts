@@ -8,6 +8,7 @@ import { DTypeError, ShapeError, ValueError } from "../errors.js";
 import { type AttrValue, type Attrs, defineOp } from "../registry.js";
 import { describe, sizeOf } from "../shape.js";
 import { formatType, type TensorType } from "../types.js";
+import { SHAPE_VJP } from "./shape-vjp.js";
 
 const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
 
@@ -62,6 +63,7 @@ export function sliceCount(begin: number, end: number, stride: number): number {
 
 defineOp({
   name: "reshape",
+  vjp: SHAPE_VJP.reshape,
   kind: "shape",
   arity: 1,
   doc: "same elements in row-major order, new shape (attribute shape, fully resolved)",
@@ -79,6 +81,7 @@ defineOp({
 
 defineOp({
   name: "transpose",
+  vjp: SHAPE_VJP.transpose,
   kind: "shape",
   arity: 1,
   doc: "permutes axes: output axis i is input axis perm[i]",
@@ -100,6 +103,7 @@ defineOp({
 
 defineOp({
   name: "broadcastTo",
+  vjp: SHAPE_VJP.broadcastTo,
   kind: "shape",
   arity: 1,
   doc: "repeats size-1 and missing leading axes to reach attribute shape (NumPy broadcasting)",
@@ -125,6 +129,7 @@ defineOp({
 
 defineOp({
   name: "slice",
+  vjp: SHAPE_VJP.slice,
   kind: "shape",
   arity: 1,
   doc: "strided window: along axis i, indices begin[i], begin[i]+strides[i], ... stopping before end[i] (as Python's slice.indices)",
@@ -161,6 +166,7 @@ defineOp({
 
 defineOp({
   name: "flip",
+  vjp: SHAPE_VJP.flip,
   kind: "shape",
   arity: 1,
   doc: "reverses the order of elements along each axis in attribute axes",
@@ -175,6 +181,7 @@ defineOp({
 
 defineOp({
   name: "concat",
+  vjp: SHAPE_VJP.concat,
   kind: "shape",
   arity: "variadic",
   doc: "joins operands of one dtype along attribute axis; other dimensions must match",
@@ -206,6 +213,7 @@ defineOp({
 
 defineOp({
   name: "split",
+  vjp: SHAPE_VJP.split,
   kind: "shape",
   arity: 1,
   doc: "cuts the operand along attribute axis into consecutive pieces of attribute sizes (one result each)",
@@ -236,6 +244,7 @@ defineOp({
 
 defineOp({
   name: "gather",
+  vjp: SHAPE_VJP.gather,
   kind: "index",
   arity: 2,
   doc: "np.take(x, indices, axis): the index operand (int32, any shape) replaces axis; negative indices count from the end",
@@ -257,6 +266,7 @@ function isPairList(v: AttrValue | undefined, rank: number): v is readonly (read
 
 defineOp({
   name: "pad",
+  vjp: SHAPE_VJP.pad,
   kind: "shape",
   arity: 2,
   doc: "constant padding: attribute paddings [[before, after], ...] per axis; operand 1 is the 0-d fill value",
@@ -281,6 +291,7 @@ defineOp({
 
 defineOp({
   name: "oneHot",
+  vjp: SHAPE_VJP.oneHot,
   kind: "index",
   arity: 3,
   doc: "tf.one_hot: a new axis (attribute axis) of attribute depth holding operand 1 where it equals the index, else operand 2",
