@@ -21,6 +21,7 @@ const KINDS: Readonly<Record<OpKind, string>> = {
   pool: "Window reductions over NHWC images.",
   creation: "Make new values from attributes (random ops take only their key as an operand).",
   debug: "Observe values while a graph runs; effects that passes must keep.",
+  control: "Control flow: regions run conditionally (cond) or repeatedly (while, for, scan).",
   fused: "Kernels made by the fuse pass: one node whose region holds the fused ops.",
 };
 

@@ -43,3 +43,4 @@ export { compile, type Executable, type KernelInfo, type MemoryPlan } from "./ex
 export { listOps, type OpDef, type OpKind } from "./ir/registry.js";
 export { dtypeInfo } from "./ir/dtype.js";
 export { VERSION } from "./version.js";
+export { cond, whileLoop, forLoop, scan } from "./trace/control.js";

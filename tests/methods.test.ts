@@ -11,7 +11,7 @@ const FUNCTION_ONLY = new Set([
   "cse", "dce", "fuse", "compile", "exportOnnx", "importOnnx", "loadOnnx", "loadNpy", "loadNpyArray", "loadNpyWithInfo",
   "loadNpz", "loadNpzWithInfo", "loadSafetensors", "loadSafetensorsWithInfo", "saveNpy", "saveNpz", "saveSafetensors",
   "toNpyBytes", "toNpzBytes", "toSafetensorsBytes", "grad", "valueAndGrad", "vjp", "callGraph", "vjpGraph", "sgd",
-  "momentum", "adam",
+  "momentum", "adam", "cond", "whileLoop", "forLoop", "scan",
 ]);
 
 describe("Tensor methods", () => {

@@ -3,7 +3,9 @@
  * (the same kernels eager execution uses). It is the baseline that compiled and optimized graphs
  * are checked against, so it stays simple: no fusion, no buffer reuse, only dropping each
  * intermediate after its last use so a long graph does not keep every intermediate alive. A
- * `fused` node is run by interpreting its region's body, node by node, with the same kernels.
+ * `fused` node is run by interpreting its region's body, node by node, with the same kernels; a
+ * control-flow node (cond, while, for, scan) by its op's `evalRegions`, interpreting a region each
+ * time the op runs one.
  *
  * It trusts the graph's structure (callers run `verify` first) but checks the arguments, which come
  * from users.
@@ -12,6 +14,7 @@ import { dtypeInfo, isDType, type TypedArray } from "../ir/dtype.js";
 import { DTypeError, ShapeError, SymtensorError, ValueError } from "../ir/errors.js";
 import type { Graph, Node } from "../ir/graph.js";
 import "../ir/ops/index.js";
+import { regionEvaluator } from "../ir/ops/control.js";
 import { getOp } from "../ir/registry.js";
 import { sizeOf } from "../ir/shape.js";
 import { formatType, sameShape, type TensorType } from "../ir/types.js";
@@ -95,6 +98,19 @@ function runNode(node: Node, index: number, operands: readonly HostBuffer[], whe
     const env = new Map(constants);
     body.params.forEach((p, k) => env.set(p.name, operands[k]!));
     return runNodes(body.nodes, body.results, env, where, constants).map((b) => b.data);
+  }
+  // Control flow (cond, while, for, scan): the op says when to run which region; each run
+  // interprets the region's body afresh, so effects inside it (debugPrint) happen every time.
+  const evalRegions = regionEvaluator(op);
+  if (evalRegions && node.regions) {
+    const regions = node.regions;
+    const run = (k: number, args: readonly HostBuffer[]): HostBuffer[] => {
+      const region = regions[k]!;
+      const env = new Map(constants);
+      region.params.forEach((p, j) => env.set(p.name, args[j]!));
+      return runNodes(region.nodes, region.results, env, where, constants);
+    };
+    return evalRegions(operands, node.attrs, run, node.results.map((r) => r.type));
   }
   if (!hasCpuKernel(op)) {
     const why = node.regions?.length ? "has regions and " : "";

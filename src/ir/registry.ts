@@ -19,6 +19,7 @@ export type OpKind =
   | "matmul"
   | "conv"
   | "pool"
+  | "control" // cond, while, for, scan: ops whose regions run conditionally or repeatedly
   | "debug" // observes values without changing them (debugPrint): marked as an effect
   | "creation" // makes new values from attributes (random ops take only their key as an operand)
   | "fused"; // a kernel made by the fuse pass: its one region is the body it computes

@@ -17,6 +17,7 @@ import { cpuBackend } from "../exec/cpu/backend.js";
 import { compile, type Executable } from "../exec/cpu/compile.js";
 import { tensor } from "./create.js";
 import { bind, bind1 } from "./dispatch.js";
+import { replayRegionNode } from "./control.js";
 import { toTensor, type TensorLike } from "./promote.js";
 import { describeStatic, flatten, isTensorLeaf, staticKey, treeDefKey, type TreeDef, unflatten } from "./pytree.js";
 import { escapedTracerError, SymbolicTensor, Trace, userCallSite, withTrace } from "./symbolic.js";
@@ -55,10 +56,20 @@ export function callGraph(graph: Graph, inputs: readonly Tensor[]): Tensor[] {
     }
     env.set(p.name, t);
   });
-  for (const c of graph.constants) env.set(c.name, new EagerTensor(c.data, c.type, "cpu"));
+  const constants = new Map<string, EagerTensor>();
+  for (const c of graph.constants) {
+    const t = new EagerTensor(c.data, c.type, "cpu");
+    env.set(c.name, t);
+    constants.set(c.name, t);
+  }
   for (const n of graph.nodes) {
-    if (n.regions && n.regions.length > 0) throw new ValueError(`callGraph: cannot replay ${n.op}, which has regions`);
     const operands = n.operands.map((o) => env.get(o)!);
+    if (n.regions && n.regions.length > 0) {
+      // Control flow: the node is recorded (or run) whole, its regions reading these constants.
+      const results = replayRegionNode(n, operands, constants);
+      n.results.forEach((r, i) => env.set(r.name, results[i]!));
+      continue;
+    }
     const results = bind(n.op, operands, n.attrs);
     n.results.forEach((r, i) => env.set(r.name, results[i]!));
   }

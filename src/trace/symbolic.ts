@@ -21,7 +21,24 @@ interface Provenance {
 
 export class Trace {
   readonly functionName: string;
-  readonly builder: GraphBuilder;
+  #builder: GraphBuilder;
+  /** Where recorded ops go: the function's graph, or the region being traced (withBuilder). */
+  get builder(): GraphBuilder {
+    return this.#builder;
+  }
+  /**
+   * Records into `b` while `body` runs: how control-flow ops trace a branch or loop body into a
+   * region, so dispatch keeps recording into `trace.builder` without knowing about regions.
+   */
+  withBuilder<T>(b: GraphBuilder, body: () => T): T {
+    const saved = this.#builder;
+    this.#builder = b;
+    try {
+      return body();
+    } finally {
+      this.#builder = saved;
+    }
+  }
   readonly device: Device;
   active = true;
   /** Closed-over eager tensors, captured once each as graph constants (by reference). */
@@ -30,7 +47,7 @@ export class Trace {
 
   constructor(functionName: string, device: Device) {
     this.functionName = functionName;
-    this.builder = new GraphBuilder(functionName);
+    this.#builder = new GraphBuilder(functionName);
     this.device = device;
   }
 

@@ -180,6 +180,12 @@ function opCases(): OpCase[] {
   });
   add("debugPrint", [T([3])], ([a]) => st.debugPrint("e", st.exp(a!)));
   add("stopGradient", [T([3]), T([2, 3])], ([a, b]) => st.stopGradient(st.exp(a!)).mul(b!));
+  add("control flow", [T([2]), T([3, 2])], ([x, xs]) => {
+    const c = st.cond(st.greater(st.reduceSum(x!), 0), () => st.exp(x!), () => x!);
+    const w = st.whileLoop((v: st.Tensor) => st.less(st.reduceSum(v), 50), (v: st.Tensor) => st.add(v, 1), c);
+    const f = st.forLoop(0, 3, (i: st.Tensor, v: st.Tensor) => st.add(v, i), w);
+    return st.scan((a: st.Tensor, r: st.Tensor) => [st.add(a, r), a], f, xs!)[1] as st.Tensor;
+  });
   return cases;
 }
 

@@ -20,6 +20,7 @@ import { formatType, sameShape, sameType, type TensorType } from "../../ir/types
 import type { HostBuffer } from "../backend.js";
 import { cpuBackend, getCpuKernel, hasCpuKernel } from "./backend.js";
 import { FUSED_KINDS, type FusedKind } from "../../ir/ops/fused.js";
+import { regionEvaluator } from "../../ir/ops/control.js";
 import { type CompiledKernel, compileKernel, isGeneratedReduction, type KernelSpec, type Ref, type SpecNode } from "./codegen-fused.js";
 import "./kernels/index.js";
 import { type MemoryPlan, type PlanOptions, type PlanOutput, type PlanStep, planMemory, slotViews } from "./memory-plan.js";
@@ -51,7 +52,9 @@ type Step = (env: TypedArray[]) => void;
 /** A node, resolved: either a generated kernel over named inputs, or a library kernel. */
 type Resolved =
   | { readonly kind: "generated"; readonly node: Node; readonly kernel: CompiledKernel; readonly inputs: readonly string[] }
-  | { readonly kind: "library"; readonly node: Node; readonly op: OpDef };
+  | { readonly kind: "library"; readonly node: Node; readonly op: OpDef }
+  /** Control flow: each region compiled once into its own executable, run by the op's evalRegions. */
+  | { readonly kind: "regions"; readonly node: Node; readonly op: OpDef; readonly regions: readonly Executable[] };
 
 const nodeName = (node: Node, i: number): string => node.results[0]?.name ?? `node ${i}`;
 
@@ -100,7 +103,8 @@ export function compile(graph: Graph, options: CompileOptions = {}): Executable 
   const release: number[][] = resolved.map(() => []);
   for (const v of plan.values) if (v.placement.kind === "kernel" && v.end < resolved.length) release[v.end]!.push(slot(v.name));
   const steps = resolved.map((r, i) => {
-    const step = r.kind === "generated" ? generatedStep(r, slot, fresh) : libraryStep(r, slot, types, `compiled @${graph.name}: ${names[i]!} = ${r.node.op}(...)`);
+    const at = `compiled @${graph.name}: ${names[i]!} = ${r.node.op}(...)`;
+    const step = r.kind === "generated" ? generatedStep(r, slot, fresh) : r.kind === "regions" ? regionStep(r, slot, types) : libraryStep(r, slot, types, at);
     return release[i]!.length === 0 ? step : releasing(step, Int32Array.from(release[i]!));
   });
   const kernels: KernelInfo[] = resolved.map((r, i) => ({
@@ -154,7 +158,7 @@ function singleOpKind(op: OpDef): FusedKind | undefined {
   return undefined;
 }
 
-function resolve(node: Node, types: ReadonlyMap<string, TensorType>, constants: ReadonlyMap<string, unknown>, at: string): Resolved {
+function resolve(node: Node, types: ReadonlyMap<string, TensorType>, constants: ReadonlyMap<string, Graph["constants"][number]>, at: string): Resolved {
   const op = getOp(node.op);
   if (op.kind === "fused") {
     const kind = node.attrs["kind"];
@@ -164,6 +168,10 @@ function resolve(node: Node, types: ReadonlyMap<string, TensorType>, constants: 
     if (node.regions?.length !== 1) throw new ValueError(`${at}: a fused node has exactly one region, got ${node.regions?.length ?? 0}`);
     const { spec, inputs } = regionSpec(kind as FusedKind, node, node.regions[0]!, types, constants, at);
     return { kind: "generated", node, kernel: compileKernel(spec, `${at} {kind = "${kind}"}`), inputs };
+  }
+  if (regionEvaluator(op) && node.regions) {
+    const regions = node.regions.map((r, k) => compile({ name: `${nodeName(node, 0)}.region${k}`, params: r.params, constants: [...constants.values()] as Graph["constants"], nodes: r.nodes, results: r.results }));
+    return { kind: "regions", node, op, regions };
   }
   if (node.regions?.length) throw new ValueError(`${at}: op ${node.op} has regions, which the CPU compiler does not run`);
   const single = singleOpKind(op);
@@ -248,6 +256,22 @@ function planStep(r: Resolved, types: ReadonlyMap<string, TensorType>): PlanStep
     mayAlias: node.operands.filter((o) => sameStorage(types.get(o)!, v.type)),
   }));
   return { reads: node.operands, writes };
+}
+
+/** A control-flow node: its op decides which compiled region runs when, on fresh buffers each time. */
+function regionStep(r: Extract<Resolved, { kind: "regions" }>, slot: (name: string) => number, types: ReadonlyMap<string, TensorType>): Step {
+  const evalRegions = regionEvaluator(r.op)!;
+  const { node } = r;
+  const inSlots = node.operands.map(slot);
+  const inTypes = node.operands.map((o) => types.get(o)!);
+  const outSlots = node.results.map((v) => slot(v.name));
+  const outTypes = node.results.map((v) => v.type);
+  const run = (k: number, args: readonly HostBuffer[]): HostBuffer[] => r.regions[k]!.run(args);
+  return (env) => {
+    const operands = inSlots.map((s, k): HostBuffer => ({ data: env[s]!, type: inTypes[k]! }));
+    const outs = evalRegions(operands, node.attrs, run, outTypes);
+    for (let k = 0; k < outs.length; k++) env[outSlots[k]!] = outs[k]!;
+  };
 }
 
 function releasing(step: Step, slots: Int32Array): Step {

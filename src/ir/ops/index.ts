@@ -7,3 +7,4 @@ import "./random.js";
 import "./debug.js";
 import "./fused.js";
 import "./autodiff.js";
+import "./control.js";
