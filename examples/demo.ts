@@ -82,5 +82,10 @@ try {
   console.log(`${e.name} [${e.code}]: ${e.message}`);
 }
 
+section("More");
+console.log("npm run train   trains a classifier with grad + adam in one traced step (examples/train-mlp.ts)");
+console.log("npm run bench   compares symtensor with tfjs, onnxruntime-node and jax-js (docs/performance.md)");
+console.log("symtensor lint  finds .numpy() inside traced code before it runs (docs/lint.md)");
+
 section("Result: the predicted classes as a host array");
 console.log(argmax(probs, -1).numpy().toString());
