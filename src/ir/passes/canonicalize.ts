@@ -15,6 +15,7 @@ import { type Constant, freezeGraph, type Graph, type Node, type Region } from "
 import { type Attrs, getOp, hasOp } from "../registry.js";
 import { sameShape, sameType, type TensorType } from "../types.js";
 import { hasEffect, nodeReads, renameNode, useCounts } from "./dce.js";
+import { withRegions } from "./regions.js";
 import type { HostValue, Pass, PassContext } from "./pass.js";
 
 /** Sweeps over the graph at most this many times; each sweep already follows chains forward. */
@@ -373,5 +374,5 @@ export function canonicalize(graph: Graph, ctx: PassContext): Graph {
 export const canonicalizePass: Pass = {
   name: "canonicalize",
   description: "exact algebraic simplifications (x*1, neg(neg(x)), transpose/reshape chains, no-op casts...) and constant folding",
-  run: (graph, ctx) => canonicalize(graph, ctx),
+  run: (graph, ctx) => withRegions(graph, ctx, canonicalize),
 };

@@ -11,6 +11,7 @@ import { type Constant, freezeGraph, type Graph, type Node, type Region } from "
 import type { AttrValue } from "../registry.js";
 import { formatType } from "../types.js";
 import { hasEffect, renameNode } from "./dce.js";
+import { withRegions } from "./regions.js";
 import type { Pass } from "./pass.js";
 
 function bytesOf(c: Constant): Uint8Array {
@@ -110,5 +111,5 @@ export function cse(graph: Graph): Graph {
 export const csePass: Pass = {
   name: "cse",
   description: "merge nodes that compute the same values (never effects) and bit-identical constants",
-  run: (graph) => cse(graph),
+  run: (graph, ctx) => withRegions(graph, ctx, cse),
 };

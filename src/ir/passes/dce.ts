@@ -7,6 +7,7 @@
  */
 import { freezeGraph, type Graph, type Node, type Region } from "../graph.js";
 import { getOp, hasOp } from "../registry.js";
+import { withRegions } from "./regions.js";
 import type { Pass } from "./pass.js";
 
 /**
@@ -51,7 +52,7 @@ export function useCounts(graph: Graph): Map<string, number> {
   return uses;
 }
 
-function renameRegion(r: Region, rename: (name: string) => string, outer: ReadonlySet<string>): Region {
+export function renameRegion(r: Region, rename: (name: string) => string, outer: ReadonlySet<string>): Region {
   const local = new Set(outer);
   for (const p of r.params) local.add(p.name);
   const nodes = r.nodes.map((n) => {
@@ -104,5 +105,5 @@ export function dce(graph: Graph): Graph {
 export const dcePass: Pass = {
   name: "dce",
   description: "remove nodes whose results are unused (unless they have an effect) and unused constants",
-  run: (graph) => dce(graph),
+  run: (graph, ctx) => withRegions(graph, ctx, dce),
 };

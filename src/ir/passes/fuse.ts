@@ -82,6 +82,7 @@ import { getOp, hasOp } from "../registry.js";
 import { broadcastShapes } from "../shape.js";
 import { sameShape, type TensorType } from "../types.js";
 import { hasEffect } from "./dce.js";
+import { withRegions } from "./regions.js";
 import type { Pass } from "./pass.js";
 
 type KernelKind = FusedKind | "plain";
@@ -607,5 +608,5 @@ export function fuse(graph: Graph): Graph {
 export const fusePass: Pass = {
   name: "fuse",
   description: "fuse elementwise chains, elementwise producers into reductions and bias/activation epilogues into matmuls",
-  run: (graph) => fuse(graph),
+  run: (graph, ctx) => withRegions(graph, ctx, fuse),
 };
