@@ -7,6 +7,8 @@
  *   npm run bench -- --only a,d       some workloads (group letters, or ids such as b512)
  *   npm run bench -- --systems st-fn,ort-1t   some systems (symtensor eager still gives the reference)
  *   npm run bench -- --render         rewrite latest.md and ratios.svg from latest.json (no runs)
+ *   npm run bench -- --only g --out training.json   write this (partial) run's report to
+ *                                     bench/results/training.json only, leaving latest.* alone
  *
  * A partial or quick run does not overwrite the result files unless --write is given.
  */
@@ -23,10 +25,12 @@ interface Args {
   systems: string[];
   write: boolean | undefined;
   render: boolean;
+  /** A file name under bench/results/ for this run's JSON report (instead of latest.*). */
+  out: string | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { quick: false, only: [], systems: [], write: undefined, render: false };
+  const args: Args = { quick: false, only: [], systems: [], write: undefined, render: false, out: undefined };
   const list = (v: string | undefined, flag: string): string[] => {
     if (v === undefined || v === "") throw new Error(`${flag} needs a comma-separated list`);
     return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -53,8 +57,15 @@ function parseArgs(argv: readonly string[]): Args {
       case "--render":
         args.render = true;
         break;
+      case "--out": {
+        const name = inline ?? argv[++i];
+        // A bare file name: the report goes under bench/results/, never elsewhere or over latest.json.
+        if (name === undefined || !/^[\w.-]+\.json$/.test(name) || name === "latest.json") throw new Error(`--out needs a file name such as training.json (not latest.json), got ${name}`);
+        args.out = name;
+        break;
+      }
       case "--help":
-        console.log("usage: npm run bench -- [--quick] [--only a,b,...] [--systems id,...] [--write | --no-write] | --render");
+        console.log("usage: npm run bench -- [--quick] [--only a,b,...] [--systems id,...] [--write | --no-write] [--out name.json] | --render");
         process.exit(0);
         break;
       default:
@@ -86,7 +97,7 @@ async function main(): Promise<void> {
   const pool = all.filter((s) => timed.includes(s) || (REFERENCE_SYSTEMS as readonly string[]).includes(s.id));
 
   const selected = selectWorkloads(workloads(args.quick ? "quick" : "full"), args.only);
-  if (selected.length === 0) throw new Error(`--only ${args.only.join(",")} selects no workload (use a-f, or an id such as b512)`);
+  if (selected.length === 0) throw new Error(`--only ${args.only.join(",")} selects no workload (use a-g, or an id such as b512)`);
 
   const unavailable = new Map<string, string>();
   for (const s of pool) {
@@ -140,6 +151,12 @@ async function main(): Promise<void> {
   };
   console.log(consoleTable(report));
 
+  if (args.out !== undefined) {
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(new URL(args.out, RESULTS), JSON.stringify(report, null, 2) + "\n");
+    console.log(`\nwrote bench/results/${args.out} (${report.info.wallSeconds.toFixed(0)} s)`);
+    return;
+  }
   const partial = args.quick || args.only.length > 0 || args.systems.length > 0;
   if (args.write ?? !partial) {
     mkdirSync(RESULTS, { recursive: true });

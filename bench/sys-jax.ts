@@ -4,15 +4,16 @@
  * Arrays are reference-counted: every function argument is consumed, hence the `.ref`s.
  */
 import { packageVersion } from "./pkg.js";
-import type { Prepared, System, Task } from "./workloads.js";
+import { type Prepared, type System, type Task, trainOutput } from "./workloads.js";
 
 type Jax = typeof import("@jax-js/jax");
 type JArray = import("@jax-js/jax").numpy.Array;
 
-interface JParams {
+/** A type alias, not an interface: jax-js pytrees need an implicit index signature. */
+type JParams = {
   w: JArray[];
   b: JArray[];
-}
+};
 
 let jaxModule: Promise<Jax> | undefined;
 
@@ -39,6 +40,17 @@ export function jaxSystem(): System {
     return nn.softmax(h, -1);
   };
 
+  /** Mean softmax cross-entropy; like mlpForward, every argument is used exactly once. */
+  const mlpLoss = (p: JParams, x: JArray, targets: JArray): JArray => {
+    const { numpy: np, nn } = lib();
+    let h = x;
+    for (let l = 0; l < p.w.length; l++) {
+      h = np.add(np.matmul(h, p.w[l]!), p.b[l]!);
+      if (l + 1 < p.w.length) h = nn.relu(h);
+    }
+    return np.negative(np.mean(np.sum(np.multiply(nn.logSoftmax(h, -1), targets), -1)));
+  };
+
   return {
     id: "jax-jit",
     label: "jax-js jit (wasm)",
@@ -54,7 +66,7 @@ export function jaxSystem(): System {
     },
     version: () => packageVersion("@jax-js/jax"),
     prepare: async (task: Task): Promise<Prepared | undefined> => {
-      const { numpy: np, nn, jit } = lib();
+      const { numpy: np, nn, jit, valueAndGrad } = lib();
       const held: JArray[] = [];
       const keep = (x: JArray): JArray => {
         held.push(x);
@@ -106,6 +118,38 @@ export function jaxSystem(): System {
           }
           const f = jit(mlpForward);
           return { run: () => f32(f(x.ref, refs()).dataSync()), dispose: () => (disposeHeld(), f.dispose()) };
+        }
+        case "mlpTrain": {
+          const dims = task.params.dims;
+          const x = keep(np.array(task.x).reshape([task.batch, dims[0]!]));
+          const targets = keep(np.array(task.targets).reshape([task.batch, dims.at(-1)!]));
+          const p: JParams = {
+            w: task.params.w.map((w, i) => keep(np.array(w).reshape([dims[i]!, dims[i + 1]!]))),
+            b: task.params.b.map((b) => keep(np.array(b))),
+          };
+          const refs = (q: JParams): JParams => ({ w: q.w.map((w) => w.ref), b: q.b.map((b) => b.ref) });
+          const { lr } = task;
+          // jit(valueAndGrad(loss)) plus the SGD update, all in one jitted program.
+          const step = jit((q: JParams, v: JArray, t: JArray): [JArray, JParams] => {
+            const [loss, g] = valueAndGrad(mlpLoss)(refs(q), v, t) as [JArray, JParams];
+            const next: JParams = {
+              w: q.w.map((w, i) => np.subtract(w, np.multiply(g.w[i]!, lr))),
+              b: q.b.map((b, i) => np.subtract(b, np.multiply(g.b[i]!, lr))),
+            };
+            return [loss, next];
+          });
+          return {
+            run: () => {
+              const [loss, next] = step(refs(p), x.ref, targets.ref);
+              const layers = next.w.length;
+              // Reading consumes an array; the unread first-layer weights are freed explicitly.
+              next.w.slice(0, layers - 1).forEach((w) => w.dispose());
+              const value = f32(loss.dataSync())[0]!;
+              const biases = next.b.map((b) => f32(b.dataSync()));
+              return trainOutput(value, biases, f32(next.w[layers - 1]!.dataSync()));
+            },
+            dispose: () => (disposeHeld(), step.dispose()),
+          };
         }
         case "add": {
           const a = keep(np.array(task.a));

@@ -67,6 +67,8 @@ export function taskGraph(task: Task): OnnxGraph {
       const shape = [task.rows, task.cols];
       return { inputs: [{ name: "x", shape }], outputs: [{ name: "y", shape }], nodes: [{ op: "Softmax", inputs: ["x"], outputs: ["y"], attrs: { axis: 1 } }] };
     }
+    case "mlpTrain":
+      throw new Error("onnxruntime-node runs inference graphs only: no training step");
     case "mlp":
     case "mlpFirstCall":
       return mlpGraph(task.batch, task.params);
@@ -85,6 +87,8 @@ function feedsFor(ort: Ort, task: Task): Record<string, OrtTensor> {
       return { a: new ort.Tensor("float32", task.a, [task.n, task.n]), b: new ort.Tensor("float32", task.b, [task.n, task.n]) };
     case "softmax":
       return { x: new ort.Tensor("float32", task.x, [task.rows, task.cols]) };
+    case "mlpTrain":
+      throw new Error("onnxruntime-node runs inference graphs only: no training step");
     case "mlp":
     case "mlpFirstCall":
       return { x: new ort.Tensor("float32", task.x, [task.batch, task.params.dims[0]!]) };
@@ -121,6 +125,7 @@ export function ortSystem(threads: number): System {
     },
     version: () => packageVersion("onnxruntime-node"),
     prepare: async (task: Task): Promise<Prepared | undefined> => {
+      if (task.kind === "mlpTrain") return undefined; // inference sessions have no gradients
       const o = lib();
       const bytes = encodeModel(taskGraph(task));
       const feeds = feedsFor(o, task);

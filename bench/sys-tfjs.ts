@@ -6,7 +6,8 @@
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import type { MlpParams } from "./data.js";
-import type { Prepared, System, Task } from "./workloads.js";
+import { registerTrainingGradients } from "./tfjs-grads.js";
+import { type Prepared, type System, type Task, trainOutput } from "./workloads.js";
 
 type Tf = typeof import("@tensorflow/tfjs-core");
 type TfTensor = import("@tensorflow/tfjs-core").Tensor;
@@ -17,6 +18,7 @@ let tfModule: Promise<Tf> | undefined;
 async function loadCore(): Promise<Tf> {
   tfModule ??= (async () => {
     const tf = await import("@tensorflow/tfjs-core");
+    registerTrainingGradients(tf);
     // Production mode, as deployed apps run: skips debug checks and the tfjs-node advert.
     tf.enableProdMode();
     return tf;
@@ -117,6 +119,43 @@ export function tfjsSystem(backend: "cpu" | "wasm"): System {
           const a = keep(t.tensor1d(task.a));
           const b = keep(t.tensor1d(task.b));
           return { run: () => readOnce(() => t.add(a, b)), dispose };
+        }
+        case "mlpTrain": {
+          const dims = task.params.dims;
+          const x = keep(t.tensor2d(task.x, [task.batch, dims[0]!]));
+          const targets = keep(t.tensor2d(task.targets, [task.batch, dims.at(-1)!]));
+          const p = mlpParams(task.params);
+          held.push(...p.w, ...p.b);
+          const layers = p.w.length;
+          const params = [...p.w, ...p.b];
+          // tf.valueAndGrads differentiates with respect to its tensor arguments: [w1..wL, b1..bL].
+          const lossAndGrads = t.valueAndGrads((...args: TfTensor[]): TfTensor => {
+            let h: TfTensor = x;
+            for (let l = 0; l < layers; l++) {
+              h = t.add(t.matMul(h, args[l]!), args[layers + l]!);
+              if (l + 1 < layers) h = t.relu(h);
+            }
+            return t.neg(t.mean(t.sum(t.mul(t.logSoftmax(h), targets), -1)));
+          });
+          const lr = t.scalar(task.lr);
+          held.push(lr);
+          return {
+            run: () => {
+              const out = t.tidy(() => {
+                const { value, grads } = lossAndGrads(params);
+                return [value, ...params.map((q, i) => t.sub(q, t.mul(grads[i]!, lr)))];
+              });
+              try {
+                const loss = f32(out[0]!.dataSync())[0]!;
+                const next = out.slice(1);
+                const biases = next.slice(layers).map((b) => f32(b.dataSync()));
+                return trainOutput(loss, biases, f32(next[layers - 1]!.dataSync()));
+              } finally {
+                out.forEach((o) => o.dispose());
+              }
+            },
+            dispose,
+          };
         }
         case "mlpFirstCall":
           return undefined; // eager only: no compile step to measure

@@ -11,7 +11,7 @@ import * as plain from "./plain.js";
 import { jaxSystem } from "./sys-jax.js";
 import { ortSystem } from "./sys-ort.js";
 import { tfjsSystem } from "./sys-tfjs.js";
-import type { Prepared, System, Task } from "./workloads.js";
+import { type Prepared, type System, type Task, trainOutput } from "./workloads.js";
 
 /** The result of a symtensor computation as a host Float32Array (copied by .numpy()). */
 function f32(t: st.Tensor): Float32Array {
@@ -47,6 +47,37 @@ const stFns = {
   },
   add: (a: st.Tensor, b: st.Tensor): st.Tensor => st.add(a, b),
 };
+
+/** The MLP's logits (no softmax): the training loss applies logSoftmax itself. */
+function stLogits(x: st.Tensor, p: StParams): st.Tensor {
+  let h = x;
+  for (let l = 0; l < p.w.length; l++) {
+    h = st.add(st.matmul(h, p.w[l]!), p.b[l]!);
+    if (l + 1 < p.w.length) h = st.relu(h);
+  }
+  return h;
+}
+
+/** Mean softmax cross-entropy against one-hot targets. */
+function stLoss(p: StParams, x: st.Tensor, targets: st.Tensor): st.Tensor {
+  return st.neg(st.reduceMean(st.reduceSum(st.mul(st.logSoftmax(stLogits(x, p), -1), targets), -1)));
+}
+
+interface StStep {
+  readonly loss: st.Tensor;
+  readonly params: StParams;
+}
+
+/** One SGD step: valueAndGrad + sgd, the same code eagerly and under fn(). */
+function stTrainStep(lr: number): (p: StParams, x: st.Tensor, targets: st.Tensor) => StStep {
+  const opt = st.sgd({ lr });
+  const lossAndGrad = st.valueAndGrad(stLoss);
+  return (p, x, targets) => {
+    const [loss, grads] = lossAndGrad(p, x, targets);
+    const [next] = opt.update(grads, opt.init(p), p);
+    return { loss, params: next as StParams };
+  };
+}
 
 /** symtensor, eagerly (`compiled` false) or through fn() (`compiled` true). */
 function symtensorSystem(compiled: boolean): System {
@@ -86,6 +117,19 @@ function symtensorSystem(compiled: boolean): System {
           const b = st.tensor(task.b);
           const f = wrap("add", stFns.add);
           return { run: () => f32(f(a, b)) };
+        }
+        case "mlpTrain": {
+          const x = st.reshape(st.tensor(task.x), [task.batch, task.params.dims[0]!]);
+          const targets = st.reshape(st.tensor(task.targets), [task.batch, task.params.dims.at(-1)!]);
+          const p = stParams(task.params);
+          const step = stTrainStep(task.lr);
+          const f = compiled ? st.fn(step, { name: "trainStep" }) : step;
+          return {
+            run: () => {
+              const r = f(p, x, targets);
+              return trainOutput(r.loss.item() as number, r.params.b.map(f32), f32(r.params.w.at(-1)!));
+            },
+          };
         }
         case "mlpFirstCall": {
           if (!compiled) return undefined;
@@ -142,6 +186,8 @@ function plainSystem(blocked: boolean): System {
         }
         case "mlpFirstCall":
           return undefined; // nothing to compile
+        case "mlpTrain":
+          return undefined; // no hand-written backward pass (optional in the issue)
       }
     },
   };

@@ -11,10 +11,39 @@ export type Task =
   | { readonly kind: "softmax"; readonly x: Float32Array; readonly rows: number; readonly cols: number }
   | { readonly kind: "mlp"; readonly x: Float32Array; readonly batch: number; readonly params: MlpParams }
   | { readonly kind: "add"; readonly a: Float32Array; readonly b: Float32Array }
+  /**
+   * One SGD training step of the MLP: softmax cross-entropy against one-hot `targets` [batch,
+   * classes], gradients of every weight and bias, p <- p - lr * grad. Every run steps from the same
+   * initial `params` (the new parameters are not fed back), so each run does identical work and
+   * gives an identical, checkable output. Output: see TRAIN_OUTPUT.
+   */
+  | { readonly kind: "mlpTrain"; readonly x: Float32Array; readonly targets: Float32Array; readonly batch: number; readonly params: MlpParams; readonly lr: number }
   /** The MLP again, but every run builds a fresh compiled function (trace + compile + first run). */
   | { readonly kind: "mlpFirstCall"; readonly x: Float32Array; readonly batch: number; readonly params: MlpParams };
 
 export type TaskKind = Task["kind"];
+
+/**
+ * What a training step returns to the host (and is checked): the loss, then the updated biases of
+ * every layer, then the updated last-layer weights, concatenated. The first layers' updated
+ * weights are computed by every system but not read back (400k floats a step would time a copy,
+ * not training); their gradients flow through the checked biases of the layers below the top.
+ */
+export const TRAIN_OUTPUT = "loss, updated b1..bL, updated wL";
+
+/** Concatenates a training step's host outputs in TRAIN_OUTPUT order. */
+export function trainOutput(loss: number, biases: readonly ArrayLike<number>[], lastW: ArrayLike<number>): Float32Array {
+  const n = 1 + biases.reduce((a, b) => a + b.length, 0) + lastW.length;
+  const out = new Float32Array(n);
+  out[0] = loss;
+  let o = 1;
+  for (const b of biases) {
+    out.set(b, o);
+    o += b.length;
+  }
+  out.set(lastW, o);
+  return out;
+}
 
 /**
  * One timed call: compute from inputs already on the system's device and return the result as a
@@ -78,12 +107,14 @@ interface Sizes {
   minRuns: number;
   firstCallRuns: number;
   addCalls: number;
+  /** SGD learning rate of the training step (tiny: large, so the check sees the gradients). */
+  trainLr: number;
 }
 
 const SIZES: Record<Scale, Sizes> = {
-  full: { elementwise: 1 << 20, matmul: [256, 512, 1024], softmax: [512, 1024], mlpDims: [784, 512, 512, 10], mlpBatch: 64, minRuns: 20, firstCallRuns: 20, addCalls: 2000 },
-  quick: { elementwise: 1 << 16, matmul: [64, 128], softmax: [64, 256], mlpDims: [784, 512, 512, 10], mlpBatch: 8, minRuns: 5, firstCallRuns: 3, addCalls: 200 },
-  tiny: { elementwise: 1000, matmul: [16], softmax: [4, 33], mlpDims: [24, 16, 16, 10], mlpBatch: 3, minRuns: 1, firstCallRuns: 1, addCalls: 1 },
+  full: { elementwise: 1 << 20, matmul: [256, 512, 1024], softmax: [512, 1024], mlpDims: [784, 512, 512, 10], mlpBatch: 64, minRuns: 20, firstCallRuns: 20, addCalls: 2000, trainLr: 0.01 },
+  quick: { elementwise: 1 << 16, matmul: [64, 128], softmax: [64, 256], mlpDims: [784, 512, 512, 10], mlpBatch: 8, minRuns: 5, firstCallRuns: 3, addCalls: 200, trainLr: 0.01 },
+  tiny: { elementwise: 1000, matmul: [16], softmax: [4, 33], mlpDims: [24, 16, 16, 10], mlpBatch: 3, minRuns: 1, firstCallRuns: 1, addCalls: 1, trainLr: 1 },
 };
 
 /** Caches a builder's result so inputs are generated once, and only for workloads that run. */
@@ -143,6 +174,25 @@ export function workloads(scale: Scale): Workload[] {
     warmup: scale === "tiny" ? 0 : 1,
     task: first,
     referenceTask: mlp,
+  });
+
+  const train = once((): Task => {
+    const inputs = mlpInputs();
+    const classes = s.mlpDims[s.mlpDims.length - 1]!;
+    const next = rng(7);
+    const targets = new Float32Array(s.mlpBatch * classes);
+    for (let i = 0; i < s.mlpBatch; i++) targets[i * classes + Math.floor(next() * classes)] = 1;
+    return { kind: "mlpTrain", ...inputs, targets, lr: s.trainLr };
+  });
+  out.push({
+    ...base,
+    id: "g",
+    group: "g",
+    title: `one training step of the MLP ${dims}-softmax cross-entropy, batch ${s.mlpBatch}: loss, gradients, SGD (lr ${s.trainLr})`,
+    // Forward matmuls, plus two per layer backward (the input gradient of the first layer is not needed).
+    flops: 3 * mlpFlops(s.mlpDims, s.mlpBatch) - 2 * s.mlpBatch * s.mlpDims[0]! * s.mlpDims[1]!,
+    task: train,
+    referenceTask: train,
   });
   return out;
 }

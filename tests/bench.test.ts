@@ -71,13 +71,30 @@ describe("bench systems agree with symtensor eager on tiny inputs", () => {
     expect(await runs("st-eager", "f")).toBe(false);
     expect(await runs("st-fn", "f")).toBe(true);
     expect(await runs("ort-1t", "f")).toBe(true);
+    // The training step: symtensor both ways, tfjs, jax-js; no ONNX inference session, no plain JS.
+    for (const id of ["st-eager", "st-fn", "tfjs-cpu", "tfjs-wasm", "jax-jit"]) expect(await runs(id, "g"), id).toBe(true);
+    for (const id of ["js", "js-blocked", "ort-1t"]) expect(await runs(id, "g"), id).toBe(false);
+  });
+
+  it("the training step's output is the loss, the updated biases and last weights, and it moves the parameters", async () => {
+    const w = tiny.find((x) => x.id === "g")!;
+    const task = w.task();
+    if (task.kind !== "mlpTrain") throw new Error("g is not a training task");
+    const out = await output(eager, task);
+    const { params } = task;
+    const last = params.w.length - 1;
+    expect(out!.length).toBe(1 + params.b.reduce((a, b) => a + b.length, 0) + params.w[last]!.length);
+    // Cross-entropy of 10 classes starts near log(10); the large tiny-scale lr moves every bias.
+    expect(out![0]).toBeGreaterThan(0.5);
+    expect(out![0]).toBeLessThan(5);
+    expect(out![1]).not.toBeCloseTo(params.b[0]![0]!, 6);
   });
 });
 
 describe("bench plumbing", () => {
   it("selects workloads by group letter or id", () => {
     const full = workloads("full");
-    expect(full.map((w) => w.id)).toEqual(["a", "b256", "b512", "b1024", "c", "d", "e", "f"]);
+    expect(full.map((w) => w.id)).toEqual(["a", "b256", "b512", "b1024", "c", "d", "e", "f", "g"]);
     expect(selectWorkloads(full, ["a", "d"]).map((w) => w.id)).toEqual(["a", "d"]);
     expect(selectWorkloads(full, ["b"]).map((w) => w.id)).toEqual(["b256", "b512", "b1024"]);
     expect(selectWorkloads(full, ["b512"]).map((w) => w.id)).toEqual(["b512"]);
