@@ -3,6 +3,7 @@
  * over that single node (the rule called with a GradBuilder that appends to the same graph), and
  * the gradient of sum(out * r) is compared with central finite differences in float64.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type DType, dtypeInfo, isFloat, type TypedArray } from "../../src/ir/dtype.js";
 import { GraphBuilder, type Value } from "../../src/ir/graph.js";
@@ -278,6 +279,14 @@ describe("vjp rules match finite differences (float64)", () => {
       check(c);
     });
   }
+  it("on random inputs: fast-check draws a rule case and the seed of its inputs", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...cases), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (c, seed) => {
+        check(c, seed);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe("rules without gradients", () => {
