@@ -4,51 +4,14 @@
  * written from the spec, independently of the implementation, so both numbers must be 100%.
  * How to add a case: tests/lint/README.md.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { isAbsolute, join, relative } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { lintFiles } from "../../src/lint/index.js";
-import { DEFAULT_SEVERITY, type LintCode, type LintDiagnostic } from "../../src/lint/types.js";
+import { DEFAULT_SEVERITY, type LintDiagnostic } from "../../src/lint/types.js";
+import { CASES, corpusFiles, expectationsOf } from "./corpus.js";
 
-const CASES = join(dirname(fileURLToPath(import.meta.url)), "cases");
 const PROJECT = join(CASES, "tsconfig.json");
 const CODES = new Set(Object.keys(DEFAULT_SEVERITY));
-/** `// expect: ST001` or `// expect: ST001, ST006` at the end of a line. */
-const EXPECT = /\/\/\s*expect:\s*([A-Z0-9,\s]+?)\s*$/;
-
-interface Expectation {
-  readonly file: string;
-  readonly line: number;
-  readonly code: LintCode;
-  readonly text: string;
-}
-
-function corpusFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...corpusFiles(path));
-    else if (entry.name.endsWith(".ts")) out.push(path);
-  }
-  return out.sort();
-}
-
-function expectationsOf(file: string): Expectation[] {
-  const out: Expectation[] = [];
-  readFileSync(file, "utf8")
-    .split(/\r?\n/)
-    .forEach((text, i) => {
-      const m = EXPECT.exec(text);
-      if (m === null) return;
-      for (const code of m[1]!.split(",").map((c) => c.trim())) {
-        // A typo in the corpus must fail loudly, not silently lower the expectation count.
-        if (!CODES.has(code)) throw new Error(`${relative(CASES, file)}:${i + 1}: unknown code ${JSON.stringify(code)} in an expect comment`);
-        out.push({ file: relative(CASES, file), line: i + 1, code: code as LintCode, text: text.trim() });
-      }
-    });
-  return out;
-}
 
 /** Diagnostics outside the corpus keep their absolute path: they are false positives all the same. */
 function corpusPath(file: string): string {

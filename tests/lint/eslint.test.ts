@@ -4,44 +4,17 @@
  * reported (file, line, code) set must equal the `// expect:` comments, exactly as corpus.test.ts
  * checks the core. RuleTester then runs each rule on the cases of its own folder.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ESLint, type Linter, RuleTester } from "eslint";
 import tseslint from "typescript-eslint";
 import { beforeAll, describe, expect, it } from "vitest";
 import plugin, { RULE_NAMES } from "../../src/lint/eslint-plugin.js";
 import { DEFAULT_SEVERITY, type LintCode } from "../../src/lint/types.js";
+import { CASES, corpusFiles, expectationsOf } from "./corpus.js";
 
-const CASES = join(import.meta.dirname, "cases");
 const CODES = Object.keys(RULE_NAMES) as LintCode[];
 const CODE_OF_RULE = new Map<string, LintCode>(CODES.map((c) => [`symtensor/${RULE_NAMES[c]}`, c]));
-const EXPECT = /\/\/\s*expect:\s*([A-Z0-9,\s]+?)\s*$/;
-
-function corpusFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...corpusFiles(path));
-    else if (entry.name.endsWith(".ts")) out.push(path);
-  }
-  return out.sort();
-}
-
-/** "file:line:code" per `// expect:` comment (the same extraction as corpus.test.ts). */
-function expectationsOf(file: string): { line: number; code: LintCode }[] {
-  const out: { line: number; code: LintCode }[] = [];
-  readFileSync(file, "utf8")
-    .split(/\r?\n/)
-    .forEach((text, i) => {
-      const m = EXPECT.exec(text);
-      if (m === null) return;
-      for (const code of m[1]!.split(",").map((c) => c.trim())) {
-        if (!(CODES as string[]).includes(code)) throw new Error(`${file}:${i + 1}: unknown code ${code}`);
-        out.push({ line: i + 1, code: code as LintCode });
-      }
-    });
-  return out;
-}
 
 const files = corpusFiles(CASES);
 const typed: Linter.LanguageOptions = {
