@@ -404,7 +404,7 @@ export function fn<A extends unknown[], R>(fOrOptions?: ((...args: A) => R) | Fn
   } as MethodDecorator;
 }
 
-/** Runs `body` as if tracing, for tests of trace-time behaviour: true while a trace is recording. */
+/** True while a trace is recording (inside a function that fn() is tracing). */
 export function isTracing(): boolean {
   return currentTrace() !== undefined;
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
+import { cli, type Result } from "./run-cli.js";
 import { parseTypesArg } from "../../src/cli/types-arg.js";
 import { parse } from "../../src/ir/parse.js";
 import { verify } from "../../src/ir/verify.js";
@@ -20,19 +20,6 @@ const FIX = "tests/cli/fixtures";
 const MODEL = `${FIX}/model.ts`;
 const MLP = `${FIX}/mlp.stir`;
 
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** The CLI in this process; argv as typed after `symtensor`. */
-async function cli(...args: string[]): Promise<Result> {
-  let out = "";
-  let err = "";
-  const code = await runCli(["node", "symtensor", ...args], { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-}
 
 /** The CLI as a subprocess, from source through tsx (about 0.5 s each: keep these few). */
 function spawnCli(...args: string[]): Result {

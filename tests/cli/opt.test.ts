@@ -7,25 +7,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
+import { cli } from "./run-cli.js";
 import { graphEqual } from "../../src/ir/equal.js";
 import { parse } from "../../src/ir/parse.js";
 import { verify } from "../../src/ir/verify.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(...args: string[]): Promise<Result> {
-  let out = "";
-  let err = "";
-  const code = await runCli(["node", "symtensor", ...args], { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-}
 
 const INPUT = `// a graph with something for every pass
 func @f(%x: f32[2,3]) -> (f32[3,2], f32[3,2]) {
