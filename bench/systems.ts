@@ -79,13 +79,29 @@ function stTrainStep(lr: number): (p: StParams, x: st.Tensor, targets: st.Tensor
   };
 }
 
-/** symtensor, eagerly (`compiled` false) or through fn() (`compiled` true). */
-function symtensorSystem(compiled: boolean): System {
+/**
+ * symtensor, eagerly (`compiled` false) or through fn() (`compiled` true); `threads` pins the
+ * WebAssembly kernels' thread count for this system's runs (default: the library's own default).
+ */
+function symtensorSystem(compiled: boolean, threads?: number): System {
+  const defaultThreads = st.getNumThreads();
+  const pinned = <A extends unknown[], R>(f: (...args: A) => R): ((...args: A) => R) =>
+    threads === undefined
+      ? f
+      : (...args: A): R => {
+          st.setNumThreads(threads);
+          try {
+            return f(...args);
+          } finally {
+            st.setNumThreads(defaultThreads);
+          }
+        };
   // fn() wrappers are made once per system so their trace caches persist across timed runs.
-  const wrap = <A extends unknown[]>(name: string, f: (...args: A) => st.Tensor): ((...args: A) => st.Tensor) => (compiled ? st.fn(f, { name }) : f);
+  const wrap = <A extends unknown[]>(name: string, f: (...args: A) => st.Tensor): ((...args: A) => st.Tensor) => (compiled ? pinned(st.fn(f, { name })) : f);
+  const suffix = threads === undefined ? "" : `-${threads}t`;
   return {
-    id: compiled ? "st-fn" : "st-eager",
-    label: compiled ? "symtensor fn" : "symtensor eager",
+    id: (compiled ? "st-fn" : "st-eager") + suffix,
+    label: (compiled ? "symtensor fn" : "symtensor eager") + (threads === undefined ? ` (${defaultThreads} threads)` : ` (${threads} thread${threads === 1 ? "" : "s"})`),
     load: async () => {},
     version: () => st.VERSION,
     prepare: async (task: Task): Promise<Prepared | undefined> => {
@@ -123,7 +139,7 @@ function symtensorSystem(compiled: boolean): System {
           const targets = st.reshape(st.tensor(task.targets), [task.batch, task.params.dims.at(-1)!]);
           const p = stParams(task.params);
           const step = stTrainStep(task.lr);
-          const f = compiled ? st.fn(step, { name: "trainStep" }) : step;
+          const f = compiled ? pinned(st.fn(step, { name: "trainStep" })) : step;
           return {
             run: () => {
               const r = f(p, x, targets);
@@ -141,7 +157,7 @@ function symtensorSystem(compiled: boolean): System {
             note: "fresh fn per sample, generated-kernel cache cleared before each",
             run: () => {
               clearKernelCache();
-              return f32(st.fn(stFns.mlp, { name: "mlp" })(x, p));
+              return f32(pinned(st.fn(stFns.mlp, { name: "mlp" }))(x, p));
             },
           };
         }
@@ -198,6 +214,7 @@ export function allSystems(): System[] {
   return [
     symtensorSystem(false),
     symtensorSystem(true),
+    symtensorSystem(true, 1),
     plainSystem(false),
     plainSystem(true),
     tfjsSystem("cpu"),

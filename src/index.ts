@@ -39,7 +39,23 @@ export {
   DEFAULT_FOLD_LIMIT, type Pass, type PassContext, type HostValue, type PassStage, type RunPassesOptions, type RunPassesResult,
 } from "./ir/passes/index.js";
 export { cpuBackend } from "./exec/cpu/backend.js";
-export { compile, type Executable, type KernelInfo, type MemoryPlan } from "./exec/cpu/compile.js";
+export { compile, type CompileOptions, type Executable, type KernelInfo, type MemoryPlan } from "./exec/cpu/compile.js";
+export { backendInfo, setNumThreads, getNumThreads, type BackendInfo } from "./exec/wasm/runtime.js";
+export {
+  initWebGPU,
+  setDefaultDevice,
+  getDefaultDevice,
+  transferStats,
+  resetTransferStats,
+  gpuMemoryStats,
+  synchronize,
+  type InitWebGPUOptions,
+  type WebGPUInfo,
+  type WebGPULimits,
+  type GpuMemoryStats,
+  type TransferStats,
+  type DeviceTransferStats,
+} from "./trace/device.js";
 export { listOps, type OpDef, type OpKind } from "./ir/registry.js";
 export { dtypeInfo } from "./ir/dtype.js";
 export { VERSION } from "./version.js";

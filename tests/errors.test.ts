@@ -7,6 +7,34 @@ import { parse } from "../src/ir/parse.js";
 import { verify } from "../src/ir/verify.js";
 import { GraphBuilder } from "../src/ir/graph.js";
 import { defineOp, hasOp } from "../src/ir/registry.js";
+import { DeviceSyncError, WebGPUError } from "../src/ir/errors.js";
+import { WebGPURuntime, type WebGPUInfo } from "../src/exec/webgpu/runtime.js";
+import type { GpuStorage } from "../src/exec/webgpu/buffers.js";
+
+/**
+ * A GPU tensor without a GPU (a stand-in buffer handle): its sync read throws ST203 on any machine.
+ * The webgpu tests (tests/webgpu) check the same error on a real device.
+ */
+function gpuTensorWithoutGpu(): st.Tensor {
+  const storage = { retain() { return this; }, release() {} } as unknown as GpuStorage;
+  return st.EagerTensor.onGpu(storage, { dtype: "float32", shape: [2] });
+}
+
+/** A runtime over a stand-in device whose shader compiler throws, for ST204 without a GPU. */
+function failingRuntime(): WebGPURuntime {
+  const device = {
+    lost: new Promise(() => {}),
+    onuncapturederror: null,
+    pushErrorScope() {},
+    popErrorScope: async () => null,
+    createShaderModule() {
+      throw new TypeError("invalid WGSL");
+    },
+  } as unknown as GPUDevice;
+  const limits = { maxComputeWorkgroupSizeX: 256, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupsPerDimension: 65535, maxStorageBufferBindingSize: 1 << 27, maxComputeWorkgroupStorageSize: 16384, maxBufferSize: 1 << 28, maxStorageBuffersPerShaderStage: 8 };
+  const info: WebGPUInfo = { adapter: { vendor: "", architecture: "", device: "", description: "" }, limits, features: [], source: "navigator" };
+  return new WebGPURuntime(device, info);
+}
 
 type Trigger = { cls: new (...args: never[]) => st.SymtensorError; run: () => unknown };
 
@@ -28,6 +56,8 @@ const TRIGGERS: Record<string, Trigger[]> = {
   ST003: [{ cls: st.SymbolicTensorError, run: inTrace((t) => [...(t as unknown as Iterable<st.Tensor>)]) }],
   ST004: [{ cls: st.SymbolicTensorError, run: () => { st.fn((x: st.Tensor) => { leaked = x.exp(); return x; })(st.zeros([1])); return st.add(leaked!, 1); } }],
   ST008: [{ cls: st.NonDifferentiableError, run: () => st.vjpGraph(opaqueGraph(), { wrt: [0] }) }],
+  ST203: [{ cls: DeviceSyncError, run: () => gpuTensorWithoutGpu().numpy() }, { cls: DeviceSyncError, run: () => gpuTensorWithoutGpu().item() }],
+  ST204: [{ cls: WebGPUError, run: () => failingRuntime().pipeline("k", "not wgsl", "main", ["read"], { op: "test", kernel: "k0" }) }],
   ST301: [{ cls: st.IRParseError, run: () => parse("func @f(%a: f16[2]) -> (f16[2]) {\n  return %a\n}\n") }],
   ST302: [{ cls: st.IRVerifyError, run: () => verify(parse("func @f(%a: f32[2]) -> (f32[3]) {\n  %0 = neg(%a) : f32[3]\n  return %0\n}\n")) }],
   ST201: [{ cls: st.DeviceError, run: () => st.zeros([1], { device: "gpu" as never }) }],

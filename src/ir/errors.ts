@@ -15,6 +15,8 @@ export type ErrorCode =
   | "ST008"
   | "ST201"
   | "ST202"
+  | "ST203"
+  | "ST204"
   | "ST401"
   | "ST402"
   | "ST403"
@@ -67,6 +69,41 @@ export class DeviceError extends SymtensorError {
 export class DisposedTensorError extends SymtensorError {
   constructor(message: string) {
     super("ST202", message);
+  }
+}
+
+/**
+ * ST203: a synchronous read (numpy(), item(), tolist(), an op's CPU kernel) of a tensor whose data
+ * lives on an asynchronous device (WebGPU): the host cannot wait for the GPU without blocking, so
+ * the value is read with `await t.numpyAsync()` / `await t.data()` / `await t.to("cpu")`.
+ */
+export class DeviceSyncError extends SymtensorError {
+  /** The device the tensor lives on. */
+  readonly device: string;
+  constructor(device: string, message: string) {
+    super("ST203", message);
+    this.device = device;
+  }
+}
+
+export type WebGPUErrorKind = "validation" | "out-of-memory" | "device-lost" | "internal";
+
+/**
+ * ST204: the GPU reported an error (a validation error, out of memory, an internal error, or the
+ * device was lost). GPU work runs asynchronously, so the error is reported at the next readback or
+ * synchronization point after the work that caused it; `op` and `kernel` name that work.
+ */
+export class WebGPUError extends SymtensorError {
+  readonly kind: WebGPUErrorKind;
+  /** The op (or `@function` for a compiled run) whose GPU work failed, when known. */
+  readonly op: string | undefined;
+  /** The structural hash of the kernel that failed, when known. */
+  readonly kernel: string | undefined;
+  constructor(kind: WebGPUErrorKind, message: string, op?: string, kernel?: string) {
+    super("ST204", message);
+    this.kind = kind;
+    this.op = op;
+    this.kernel = kernel;
   }
 }
 

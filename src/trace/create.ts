@@ -3,9 +3,9 @@ import { allocate, type DType, dtypeOfTypedArray, isFloat, parseDType, type Type
 import { DTypeError, ValueError } from "../ir/errors.js";
 import { checkShape, describe, sizeOf } from "../ir/shape.js";
 import { convertScalar, NDArray } from "../interop/ndarray.js";
-import { checkDevice } from "./device.js";
+import { checkDevice, countHostToDevice } from "./device.js";
 import { bind1 } from "./dispatch.js";
-import { EagerTensor, type Device, Tensor } from "./tensor.js";
+import { EagerTensor, type Device, Tensor, tensorOn, uploadHost } from "./tensor.js";
 
 export type NestedArray = number | boolean | readonly NestedArray[];
 /** Anything `tensor()` accepts. */
@@ -130,7 +130,13 @@ export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
   const where = "tensor";
   const device = checkDevice(options.device, where);
   if (data instanceof EagerTensor && options.dtype === undefined) {
-    return new EagerTensor(data.buffer(), data.type, device);
+    if (data.device === device) {
+      // Same device: share the (immutable) buffer.
+      return device === "cpu" ? new EagerTensor(data.buffer(), data.type, device) : EagerTensor.onGpu(data.gpuStorage().retain(), data.type);
+    }
+    // cpu -> webgpu uploads; webgpu -> cpu needs a readback, so buffer() throws DeviceSyncError.
+    if (device === "webgpu") return EagerTensor.onGpu(uploadHost(data.buffer(), data.type, where), data.type);
+    data.buffer();
   }
   if (data instanceof Tensor && !(data instanceof EagerTensor)) {
     // A symbolic tensor inside a trace: its value does not exist yet, so convert in the graph.
@@ -138,12 +144,13 @@ export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
     return dtype === data.dtype ? data : bind1("cast", [data], { dtype });
   }
   const host = toHostArray(data, options.dtype, where);
-  return new EagerTensor(host.data, { dtype: host.dtype, shape: host.shape }, device);
+  if (device === "cpu") countHostToDevice("cpu", host.data.byteLength);
+  return tensorOn(host.data, { dtype: host.dtype, shape: host.shape }, device, where);
 }
 
 /** A tensor whose values are already in a freshly allocated typed array (no copy). */
 export function fromBuffer(data: TypedArray, shape: readonly number[], dtype: DType, device: Device = "cpu"): Tensor {
-  return new EagerTensor(data, { dtype, shape }, device);
+  return tensorOn(data, { dtype, shape }, device, "fromBuffer");
 }
 
 interface CreationOptions {
@@ -165,7 +172,7 @@ export function full(shape: readonly number[], value: number | boolean, options:
   const data = allocate(dtype, sizeOf(s));
   const v = fillFromJs([Number(value)], dtype, "full")[0]!;
   data.fill(v);
-  return new EagerTensor(data, { dtype, shape: s }, device);
+  return tensorOn(data, { dtype, shape: s }, device, "full");
 }
 
 export const zeros = (shape: readonly number[], options: CreationOptions = {}): Tensor => full(shape, 0, options);
@@ -195,7 +202,7 @@ export function arange(start: number, stop?: number, step = 1, options: Creation
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const data = allocate(dtype, n);
   for (let i = 0; i < n; i++) data[i] = convertScalar(start + i * step, dtype);
-  return new EagerTensor(data, { dtype, shape: [n] }, device);
+  return tensorOn(data, { dtype, shape: [n] }, device, "arange");
 }
 
 /** `num` evenly spaced values from start to stop (inclusive unless endpoint is false), as NumPy. */
@@ -209,7 +216,7 @@ export function linspace(start: number, stop: number, num = 50, options: Creatio
   const data = allocate(dtype, num);
   for (let i = 0; i < num; i++) data[i] = convertScalar(start + i * step, dtype);
   if (endpoint && num > 1) data[num - 1] = convertScalar(stop, dtype);
-  return new EagerTensor(data, { dtype, shape: [num] }, device);
+  return tensorOn(data, { dtype, shape: [num] }, device, "linspace");
 }
 
 /** An n x m matrix with ones on diagonal k. */
@@ -224,5 +231,5 @@ export function eye(n: number, m?: number, options: CreationOptions & { k?: numb
     const j = i + k;
     if (j >= 0 && j < cols) data[i * cols + j] = 1;
   }
-  return new EagerTensor(data, { dtype, shape: [n, cols] }, device);
+  return tensorOn(data, { dtype, shape: [n, cols] }, device, "eye");
 }

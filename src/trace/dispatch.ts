@@ -6,9 +6,13 @@
 import { DeviceError } from "../ir/errors.js";
 import { type Attrs, getOp, type OpDef } from "../ir/registry.js";
 import type { HostBuffer } from "../exec/backend.js";
+import type { TensorType } from "../ir/types.js";
+import { executeOnGpu } from "../exec/webgpu/eager.js";
+import { requireWebGPU } from "../exec/webgpu/runtime.js";
 import { backendFor } from "./device.js";
 import { currentTrace, escapedTracerError, SymbolicTensor, type Trace, userCallSite } from "./symbolic.js";
 import { EagerTensor, type Tensor } from "./tensor.js";
+import { tensor } from "./create.js";
 
 function asEager(t: Tensor, op: string, i: number): EagerTensor {
   if (t instanceof EagerTensor) return t;
@@ -43,15 +47,47 @@ export function bind(opName: string, inputs: readonly Tensor[], attrs: Attrs = {
   if (trace) return record(trace, op, inputs, attrs);
   const eager = inputs.map((t, i) => asEager(t, opName, i));
   const outTypes = op.infer(eager.map((t) => t.type), attrs);
-  const device = eager[0]?.device ?? "cpu";
-  for (const [i, t] of eager.entries()) {
-    if (t.device !== device) {
-      throw new DeviceError(`${opName}: operand ${i} is on ${t.device} but operand 0 is on ${device}; move it with .to("${device}")`);
+  let device = eager[0]?.device ?? "cpu";
+  for (let i = 1; i < eager.length; i++) {
+    if (eager[i]!.device !== device) {
+      device = "webgpu";
+      break;
     }
   }
+  if (device !== "cpu") return runOnGpu(op, eager, attrs, outTypes);
   const buffers: HostBuffer[] = eager.map((t) => ({ data: t.buffer(), type: t.type }));
   const outs = backendFor(device).execute(op, buffers, attrs, outTypes);
   return outs.map((data, i) => new EagerTensor(data, outTypes[i]!, device));
+}
+
+/**
+ * An op with an operand on the webgpu device runs there. A cpu operand is allowed only as a
+ * scalar (rank 0, what JS numbers become: `x.mul(2)`), uploaded for the op, as PyTorch lets CPU
+ * scalars join CUDA tensors; any other mix is a DeviceError naming both devices.
+ */
+function runOnGpu(op: OpDef, eager: readonly EagerTensor[], attrs: Attrs, outTypes: readonly TensorType[]): Tensor[] {
+  const rt = requireWebGPU(op.name);
+  const gpuAt = eager.findIndex((t) => t.device === "webgpu");
+  const uploaded: EagerTensor[] = [];
+  try {
+    const inputs = eager.map((t, i) => {
+      if (t.device === "webgpu") return { storage: t.gpuStorage(), type: t.type };
+      if (t.rank !== 0) {
+        throw new DeviceError(`${op.name}: operand ${i} is on ${t.device} but operand ${gpuAt} is on webgpu; move it with \`await t.to("webgpu")\` (only scalars move implicitly)`);
+      }
+      const u = scalarOnGpu(t);
+      uploaded.push(u);
+      return { storage: u.gpuStorage(), type: t.type };
+    });
+    const outs = executeOnGpu(rt, op, inputs, attrs, outTypes);
+    return outs.map((s, i) => EagerTensor.onGpu(s, outTypes[i]!));
+  } finally {
+    for (const u of uploaded) u.dispose();
+  }
+}
+
+function scalarOnGpu(t: EagerTensor): EagerTensor {
+  return tensor(t, { device: "webgpu" }) as EagerTensor;
 }
 
 export function bind1(opName: string, inputs: readonly Tensor[], attrs: Attrs = {}): Tensor[][number] {

@@ -8,7 +8,7 @@
  */
 import type { Graph } from "../ir/graph.js";
 import { ValueError } from "../ir/errors.js";
-import { formatType } from "../ir/types.js";
+import { formatType, type TensorType } from "../ir/types.js";
 import { toDot } from "../ir/dot.js";
 import { print } from "../ir/print.js";
 import { verify } from "../ir/verify.js";
@@ -18,7 +18,12 @@ import { cpuBackend } from "../exec/cpu/backend.js";
 import { compile, type Executable, type KernelInfo, type MemoryPlan } from "../exec/cpu/compile.js";
 import { DEFAULT_PIPELINE, type Pass, type PassStage, runPasses } from "../ir/passes/index.js";
 import { tensor } from "./create.js";
-import { checkDevice } from "./device.js";
+import { checkDevice, countHostToDevice, getDefaultDevice } from "./device.js";
+import { compileWebGPU, type GpuExecutable } from "../exec/webgpu/compile.js";
+import type { GpuStorage } from "../exec/webgpu/buffers.js";
+import { requireWebGPU } from "../exec/webgpu/runtime.js";
+import { upload } from "../exec/webgpu/transfer.js";
+import { DeviceError } from "../ir/errors.js";
 import { describeStatic, flatten, isTensorLeaf, staticKey, treeDefKey, type TreeDef, unflatten } from "./pytree.js";
 import { currentTrace, SymbolicTensor, Trace, userCallSite, withTrace, escapedTracerError } from "./symbolic.js";
 import { type Device, EagerTensor, Tensor } from "./tensor.js";
@@ -28,7 +33,11 @@ import { emitWarning } from "./warnings.js";
 export interface FnOptions {
   /** The name used in IR (`func @name`) and in messages; defaults to the function's own name. */
   name?: string;
-  /** The device the compiled graph runs on (default: "cpu"). */
+  /**
+   * The device the compiled graph runs on. Default: the device of the tensor arguments (the first
+   * one's), or the default device (getDefaultDevice()) when there are none. On "webgpu", cpu
+   * tensor arguments are uploaded for the call (counted in transferStats()).
+   */
   device?: Device;
   /** The optimization pipeline: pass names or passes (default: canonicalize, cse, dce, fuse, dce). */
   passes?: readonly (string | Pass)[];
@@ -80,6 +89,9 @@ interface Entry {
   readonly graph: Graph;
   readonly stages: readonly PassStage[];
   readonly executable: Executable | undefined;
+  /** The compiled graph when it runs on the webgpu device. */
+  readonly gpu: GpuExecutable | undefined;
+  readonly device: Device;
   readonly outDef: TreeDef;
   /** Per output leaf: the index of the graph result it takes, or the static value to return. */
   readonly outLeaves: readonly ({ result: number } | { value: unknown })[];
@@ -132,9 +144,16 @@ function splitIrArgs(args: unknown[]): { args: unknown[]; opts: IrOptions } {
   return { args, opts: {} };
 }
 
+/** The device a call runs on when fn() was given none: its first tensor argument's, else the default. */
+function deviceOfLeaves(leaves: readonly unknown[]): Device {
+  for (const x of leaves) if (x instanceof EagerTensor) return x.device;
+  return getDefaultDevice();
+}
+
 class Compiler {
   readonly name: string;
-  readonly device: Device;
+  /** The device named in the options (undefined: follow the arguments). */
+  readonly device: Device | undefined;
   traceCount = 0;
   private readonly cache = new Map<string, Entry>();
   /** The previous call's arguments, kept to explain a retrace warning. */
@@ -147,7 +166,7 @@ class Compiler {
     options: FnOptions,
   ) {
     this.name = options.name ?? (f.name || nameFromCallSite(userCallSite()) || "anonymous");
-    this.device = checkDevice(options.device, "fn");
+    this.device = options.device === undefined ? undefined : checkDevice(options.device, "fn");
     this.passes = options.passes ?? DEFAULT_PIPELINE;
     this.verifyEach = options.verifyEach ?? envFlag("SYMTENSOR_VERIFY_EACH");
     this.executor = options.executor ?? "compiled";
@@ -160,6 +179,8 @@ class Compiler {
   private readonly executor: "compiled" | "interpreter";
 
   clear(): void {
+    // GPU executables hold slot buffers and constants: give them back to the pool.
+    for (const e of this.cache.values()) e.gpu?.dispose();
     this.cache.clear();
     this.previous = undefined;
     this.history.length = 0;
@@ -185,13 +206,15 @@ class Compiler {
     let leaves: unknown[] = [];
     const quick = quickKey(args, leaves);
     // Keys from the slow path (unusual arguments) get their own namespace, so the two never collide.
-    let key = quick === undefined ? undefined : `q|${thisKey(thisArg)}|${quick}`;
+    // Without a device option the device follows the arguments (their devices are in the key) or,
+    // without tensor arguments, the default device: the key names it (no walk over the leaves).
+    let key = quick === undefined ? undefined : `q|${thisKey(thisArg)}|${quick}${this.device === undefined ? getDefaultDevice() : ""}`;
     let entry = key === undefined ? undefined : this.cache.get(key);
     let retraced = false;
     if (!entry) {
       const prepared = this.prepare(thisArg, args);
       leaves = prepared.leaves;
-      key ??= `s|${prepared.sig.key}`;
+      key ??= `s|${prepared.sig.key}${this.device === undefined ? getDefaultDevice() : ""}`;
       entry = this.cache.get(key);
       if (!entry) {
         retraced = true;
@@ -221,7 +244,11 @@ class Compiler {
   }
 
   private trace(thisArg: unknown, sig: Signature, leaves: unknown[]): Entry {
-    const trace = new Trace(this.name, this.device);
+    const device = this.device ?? deviceOfLeaves(leaves);
+    if (device === "webgpu" && this.executor === "interpreter") {
+      throw new ValueError(`fn \`${this.name}\`: executor "interpreter" runs on the cpu; use the default executor on the webgpu device`);
+    }
+    const trace = new Trace(this.name, device);
     const loc = userCallSite();
     const symbolic = leaves.map((x, i) => (x instanceof Tensor ? trace.param(paramName(sig.paths[i]!), x.type, loc) : x));
     const args = unflatten(sig.def, symbolic) as unknown[];
@@ -248,14 +275,20 @@ class Compiler {
       evaluate: (op, inputs, attrs, outTypes) => cpuBackend.execute(op, inputs, attrs, outTypes),
     });
     verify(graph);
-    const executable = this.executor === "compiled" ? compile(graph) : undefined;
+    const gpu = device === "webgpu" ? compileWebGPU(requireWebGPU(`fn \`${this.name}\``), graph) : undefined;
+    const executable = this.executor === "compiled" && !gpu ? compile(graph) : undefined;
     dumpStages(this.name, this.traceCount, traced, stages, executable);
-    return { traced, graph, stages, executable, outDef: flatOut.def, outLeaves };
+    return { traced, graph, stages, executable, gpu, device, outDef: flatOut.def, outLeaves };
   }
 
   run(entry: Entry, leaves: readonly unknown[]): unknown {
+    if (entry.gpu) return this.runGpu(entry, entry.gpu, leaves);
     const inputs: HostBuffer[] = [];
-    for (const x of leaves) if (x instanceof EagerTensor) inputs.push({ data: x.buffer(), type: x.type });
+    for (const x of leaves) {
+      if (!(x instanceof EagerTensor)) continue;
+      if (x.device !== "cpu") throw new DeviceError(`\`${this.name}\` runs on cpu (its device option), but an argument is on ${x.device}; move it with \`await t.to("cpu")\``);
+      inputs.push({ data: x.buffer(), type: x.type });
+    }
     const outs = entry.executable ? entry.executable.run(inputs) : interpret(entry.graph, inputs);
     const values: unknown[] = new Array(entry.outLeaves.length);
     for (let i = 0; i < values.length; i++) {
@@ -263,12 +296,60 @@ class Compiler {
       if ("value" in o) values[i] = o.value;
       else {
         const b = outs[o.result]!;
-        values[i] = new EagerTensor(b.data, b.type, this.device);
+        values[i] = new EagerTensor(b.data, b.type, "cpu");
       }
     }
     // A single returned tensor (the common case) needs no tree rebuilt.
     return entry.outDef.kind === "leaf" ? values[0] : unflatten(entry.outDef, values);
   }
+
+  /** A run on the webgpu device: cpu arguments are uploaded for the call, results stay on the GPU. */
+  private runGpu(entry: Entry, gpu: GpuExecutable, leaves: readonly unknown[]): unknown {
+    const rt = requireWebGPU(`\`${this.name}\``);
+    const inputs: GpuStorage[] = [];
+    const uploaded: GpuStorage[] = [];
+    let outs: GpuStorage[];
+    try {
+      for (const x of leaves) {
+        if (!(x instanceof EagerTensor)) continue;
+        if (x.device === "webgpu") inputs.push(x.gpuStorage());
+        else {
+          const s = upload(rt, x.buffer(), x.type, `\`${this.name}\` argument`);
+          countHostToDevice("webgpu", x.size * 4);
+          uploaded.push(s);
+          inputs.push(s);
+        }
+      }
+      outs = gpu.run(inputs);
+    } finally {
+      // Safe before the GPU ran: later writes to these buffers are queued after this run.
+      for (const s of uploaded) s.release();
+    }
+    const types = entry.graph.results.map((r) => resultType(entry.graph, r));
+    const used = new Array<boolean>(outs.length).fill(false);
+    const values: unknown[] = new Array(entry.outLeaves.length);
+    for (let i = 0; i < values.length; i++) {
+      const o = entry.outLeaves[i]!;
+      if ("value" in o) values[i] = o.value;
+      else {
+        // A result returned twice shares one buffer: the second tensor takes its own reference.
+        const s = used[o.result] ? outs[o.result]!.retain() : outs[o.result]!;
+        used[o.result] = true;
+        values[i] = EagerTensor.onGpu(s, types[o.result]!);
+      }
+    }
+    for (let r = 0; r < outs.length; r++) if (!used[r]) outs[r]!.release();
+    // A single returned tensor (the common case) needs no tree rebuilt.
+    return entry.outDef.kind === "leaf" ? values[0] : unflatten(entry.outDef, values);
+  }
+}
+
+/** The type of a graph result (a parameter, constant or node result). */
+function resultType(graph: Graph, name: string): TensorType {
+  for (const p of graph.params) if (p.name === name) return p.type;
+  for (const c of graph.constants) if (c.name === name) return c.type;
+  for (const n of graph.nodes) for (const r of n.results) if (r.name === name) return r.type;
+  throw new ValueError(`result ${name} is not defined`);
 }
 
 const MAX_QUICK_DEPTH = 64;
@@ -343,8 +424,9 @@ function makeTraced<A extends unknown[], R>(f: (...args: A) => R, options: FnOpt
   const lower = function (this: unknown, ...args: A): Graph {
     return entryOf(this, args).traced;
   };
-  const executableOf = (thisArg: unknown, args: A, what: string): Executable => {
-    const exe = entryOf(thisArg, args).executable;
+  const executableOf = (thisArg: unknown, args: A, what: string): Executable | GpuExecutable => {
+    const entry = entryOf(thisArg, args);
+    const exe = entry.executable ?? entry.gpu;
     if (!exe) throw new ValueError(`${what}: \`${compiler.name}\` runs with the interpreter (executor: "interpreter"), which has no compiled executable`);
     return exe;
   };

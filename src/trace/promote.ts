@@ -22,7 +22,9 @@ function isWeak(x: TensorLike): x is NestedArray {
 
 export function toTensor(x: TensorLike, where: string, dtype?: DType): Tensor {
   if (x instanceof Tensor) return dtype && x.dtype !== dtype ? cast(x, dtype) : x;
-  return dtype ? tensor(x, { dtype }) : tensor(x);
+  // JS values become CPU tensors whatever the default device: an op uploads a CPU scalar next to
+  // GPU operands, while a GPU scalar next to CPU operands would be a device mismatch.
+  return dtype ? tensor(x, { dtype, device: "cpu" }) : tensor(x, { device: "cpu" });
 }
 
 export function cast(x: Tensor, dtype: DType): Tensor {

@@ -493,7 +493,7 @@ export function specKey(spec: KernelSpec): string {
 }
 
 /** cyrb53: a fast 53-bit string hash, printed in hex. */
-function hash53(s: string): string {
+export function hash53(s: string): string {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   for (let i = 0; i < s.length; i++) {

@@ -21,22 +21,38 @@ import type { HostBuffer } from "../backend.js";
 import { cpuBackend, getCpuKernel, hasCpuKernel } from "./backend.js";
 import { FUSED_KINDS, type FusedKind } from "../../ir/ops/fused.js";
 import { regionEvaluator } from "../../ir/ops/control.js";
-import { type CompiledKernel, compileKernel, isGeneratedReduction, type KernelSpec, type Ref, type SpecNode } from "./codegen-fused.js";
+import { clearKernelCache as clearJsKernelCache, type CompiledKernel, compileKernel, isGeneratedReduction, type KernelSpec, type Ref, type SpecNode } from "./codegen-fused.js";
 import "./kernels/index.js";
 import { type MemoryPlan, type PlanOptions, type PlanOutput, type PlanStep, planMemory, slotViews } from "./memory-plan.js";
+import { clearWasmPlanCache, type WasmMode, wasmKernelFor, wasmSlotAllocator, stageConstant } from "../wasm/compile-hooks.js";
 
-export { clearKernelCache, kernelCacheStats } from "./codegen-fused.js";
+export { kernelCacheStats } from "./codegen-fused.js";
+
+/** Empties the process-wide caches of generated kernels, JavaScript and WebAssembly (benchmarks of first calls). */
+export function clearKernelCache(): void {
+  clearJsKernelCache();
+  clearWasmPlanCache();
+}
 export type { MemoryPlan } from "./memory-plan.js";
 
-export type CompileOptions = PlanOptions;
+export interface CompileOptions extends PlanOptions {
+  /**
+   * WebAssembly SIMD kernels: "auto" (default) for kernels with enough work where the runtime is
+   * available, "always" for every kernel a WASM generator supports (tests), "never" for the
+   * JavaScript kernels only. SYMTENSOR_WASM=0 turns the runtime off altogether.
+   */
+  readonly wasm?: WasmMode;
+}
 
 export interface KernelInfo {
   /** The node's first result (or `node N` for a node without results). */
   readonly node: string;
   readonly op: string;
-  /** Generated kernels only: the JavaScript source and the structural hash it is cached by. */
+  /** Generated kernels only: the JavaScript source (or a WebAssembly kernel's description) and the structural hash it is cached by. */
   readonly source?: string;
   readonly hash?: string;
+  /** Generated kernels only: which code runs it. */
+  readonly backend?: "js" | "wasm";
 }
 
 export interface Executable {
@@ -51,7 +67,7 @@ type Step = (env: TypedArray[]) => void;
 
 /** A node, resolved: either a generated kernel over named inputs, or a library kernel. */
 type Resolved =
-  | { readonly kind: "generated"; readonly node: Node; readonly kernel: CompiledKernel; readonly inputs: readonly string[] }
+  | { readonly kind: "generated"; readonly node: Node; readonly kernel: CompiledKernel; readonly inputs: readonly string[]; readonly wasm: boolean }
   | { readonly kind: "library"; readonly node: Node; readonly op: OpDef }
   /** Control flow: each region compiled once into its own executable, run by the op's evalRegions. */
   | { readonly kind: "regions"; readonly node: Node; readonly op: OpDef; readonly regions: readonly Executable[] };
@@ -64,6 +80,7 @@ export function compile(graph: Graph, options: CompileOptions = {}): Executable 
   if (typeof graph !== "object" || graph === null || !Array.isArray(graph.nodes) || !Array.isArray(graph.params)) {
     throw new ValueError(`${where}: expected an IR graph`);
   }
+  const wasmMode: WasmMode = options.wasm ?? "auto";
   const types = new Map<string, TensorType>();
   const define = (name: string, type: TensorType): void => {
     if (types.has(name)) throw new ValueError(`${where}: value ${name} is defined twice (verify the graph first)`);
@@ -76,7 +93,7 @@ export function compile(graph: Graph, options: CompileOptions = {}): Executable 
   const resolved = graph.nodes.map((node, i): Resolved => {
     const at = `${where}: ${nodeName(node, i)} = ${node.op}(...)`;
     for (const o of node.operands) if (!types.has(o)) throw new ValueError(`${at}: operand ${o} is not defined (verify the graph first)`);
-    const r = resolve(node, types, constants, at);
+    const r = resolve(node, types, constants, at, wasmMode);
     for (const v of node.results) define(v.name, v.type);
     return r;
   });
@@ -89,8 +106,15 @@ export function compile(graph: Graph, options: CompileOptions = {}): Executable 
   const slotOf = new Map<string, number>();
   for (const name of types.keys()) slotOf.set(name, slotOf.size);
   const base = new Array<TypedArray>(slotOf.size).fill(EMPTY);
-  for (const c of graph.constants) base[slotOf.get(c.name)!] = c.data;
-  for (const [name, view] of slotViews(plan)) base[slotOf.get(name)!] = view;
+  // WebAssembly kernels address one memory: when any step runs one, intermediates and the
+  // constants those steps read live in it, so only parameters and returned results are copied at
+  // run time. Their blocks are freed when `base` is collected, which only the executable's run
+  // closure holds.
+  const owner = base;
+  const wasmReads = new Set(resolved.flatMap((r) => (r.kind === "generated" && r.wasm ? r.inputs : [])));
+  const slotAllocator = wasmReads.size > 0 ? wasmSlotAllocator(owner) : undefined;
+  for (const c of graph.constants) base[slotOf.get(c.name)!] = slotAllocator && wasmReads.has(c.name) ? stageConstant(c.data, c.type, owner) : c.data;
+  for (const [name, view] of slotViews(plan, slotAllocator)) base[slotOf.get(name)!] = view;
   const fresh = new Set<string>();
   for (const v of plan.values) {
     if (v.placement.kind === "empty") base[slotOf.get(v.name)!] = allocate(v.type.dtype, 0);
@@ -110,7 +134,7 @@ export function compile(graph: Graph, options: CompileOptions = {}): Executable 
   const kernels: KernelInfo[] = resolved.map((r, i) => ({
     node: names[i]!,
     op: r.node.op,
-    ...(r.kind === "generated" ? { source: r.kernel.source, hash: r.kernel.hash } : {}),
+    ...(r.kind === "generated" ? { source: r.kernel.source, hash: r.kernel.hash, backend: r.wasm ? ("wasm" as const) : ("js" as const) } : {}),
   }));
 
   const check = argumentChecker(graph, `compiled @${graph.name}`);
@@ -158,7 +182,7 @@ function singleOpKind(op: OpDef): FusedKind | undefined {
   return undefined;
 }
 
-function resolve(node: Node, types: ReadonlyMap<string, TensorType>, constants: ReadonlyMap<string, Graph["constants"][number]>, at: string): Resolved {
+function resolve(node: Node, types: ReadonlyMap<string, TensorType>, constants: ReadonlyMap<string, Graph["constants"][number]>, at: string, wasm: WasmMode): Resolved {
   const op = getOp(node.op);
   if (op.kind === "fused") {
     const kind = node.attrs["kind"];
@@ -167,10 +191,12 @@ function resolve(node: Node, types: ReadonlyMap<string, TensorType>, constants: 
     }
     if (node.regions?.length !== 1) throw new ValueError(`${at}: a fused node has exactly one region, got ${node.regions?.length ?? 0}`);
     const { spec, inputs } = regionSpec(kind as FusedKind, node, node.regions[0]!, types, constants, at);
-    return { kind: "generated", node, kernel: compileKernel(spec, `${at} {kind = "${kind}"}`), inputs };
+    return generated(node, spec, inputs, `${at} {kind = "${kind}"}`, wasm);
   }
   if (regionEvaluator(op) && node.regions) {
-    const regions = node.regions.map((r, k) => compile({ name: `${nodeName(node, 0)}.region${k}`, params: r.params, constants: [...constants.values()] as Graph["constants"], nodes: r.nodes, results: r.results }));
+    const regions = node.regions.map((r, k) =>
+      compile({ name: `${nodeName(node, 0)}.region${k}`, params: r.params, constants: [...constants.values()] as Graph["constants"], nodes: r.nodes, results: r.results }, { wasm }),
+    );
     return { kind: "regions", node, op, regions };
   }
   if (node.regions?.length) throw new ValueError(`${at}: op ${node.op} has regions, which the CPU compiler does not run`);
@@ -184,19 +210,26 @@ function resolve(node: Node, types: ReadonlyMap<string, TensorType>, constants: 
       yields: [{ node: 0 }],
       outputs: [node.results[0]!.type],
     };
-    return { kind: "generated", node, kernel: compileKernel(spec, at), inputs: node.operands };
+    return generated(node, spec, node.operands, at, wasm);
   }
   if (!hasCpuKernel(op)) throw new ValueError(`${at}: op ${node.op} has no CPU kernel`);
   return { kind: "library", node, op };
 }
 
+/** A generated kernel: WebAssembly where a generator takes the spec (and the mode allows), else JavaScript. */
+function generated(node: Node, spec: KernelSpec, inputs: readonly string[], at: string, wasm: WasmMode): Resolved {
+  const w = wasmKernelFor(spec, wasm);
+  if (w) return { kind: "generated", node, kernel: w, inputs, wasm: true };
+  return { kind: "generated", node, kernel: compileKernel(spec, at), inputs, wasm: false };
+}
+
 /** A fused node's body as a kernel spec; its inputs are the node's operands, then the constants the body names. */
-function regionSpec(
+export function regionSpec(
   kind: FusedKind,
   node: Node,
   region: Region,
   types: ReadonlyMap<string, TensorType>,
-  constants: ReadonlyMap<string, unknown>,
+  constants: { has(name: string): boolean },
   at: string,
 ): { spec: KernelSpec; inputs: string[] } {
   if (region.params.length !== node.operands.length) {

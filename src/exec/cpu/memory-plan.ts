@@ -237,14 +237,20 @@ export function planMemory(input: PlanInput, options: PlanOptions = {}): MemoryP
   return { peakBytes: held + transient, buffers: slotBytes.length + fresh, slotBytes, scratchBytes, inPlace, values };
 }
 
+/** Where a slot's bytes live: by default a fresh ArrayBuffer; the WebAssembly path passes blocks of its memory. */
+export type SlotAllocator = (bytes: number) => { readonly buffer: ArrayBufferLike; readonly byteOffset: number };
+
+const heapSlot: SlotAllocator = (bytes) => ({ buffer: new ArrayBuffer(bytes), byteOffset: 0 });
+
 /** Creates each slot once and a typed view of it for every value placed there, by name. */
-export function slotViews(plan: MemoryPlan): Map<string, TypedArray> {
-  const buffers = plan.slotBytes.map((b) => new ArrayBuffer(b));
+export function slotViews(plan: MemoryPlan, allocateSlot: SlotAllocator = heapSlot): Map<string, TypedArray> {
+  const slots = plan.slotBytes.map((b) => allocateSlot(b));
   const views = new Map<string, TypedArray>();
   for (const v of plan.values) {
     if (v.placement.kind !== "slot") continue;
-    const Ctor = dtypeInfo(v.type.dtype).array as unknown as new (b: ArrayBuffer, offset: number, length: number) => TypedArray;
-    views.set(v.name, new Ctor(buffers[v.placement.slot]!, 0, sizeOf(v.type.shape)));
+    const Ctor = dtypeInfo(v.type.dtype).array as unknown as new (b: ArrayBufferLike, offset: number, length: number) => TypedArray;
+    const slot = slots[v.placement.slot]!;
+    views.set(v.name, new Ctor(slot.buffer, slot.byteOffset, sizeOf(v.type.shape)));
   }
   return views;
 }

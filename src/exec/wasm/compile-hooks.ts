@@ -1,0 +1,102 @@
+/**
+ * What the CPU compiler asks of the WebAssembly path: a kernel for a spec (or none), and blocks of
+ * WebAssembly memory for the executable's slots and constants. Which generator handles which spec
+ * kind is decided here, in one place.
+ */
+import type { TypedArray } from "../../ir/dtype.js";
+import { sizeOf } from "../../ir/shape.js";
+import type { TensorType } from "../../ir/types.js";
+import { type CompiledKernel, hash53, type KernelSpec, specKey } from "../cpu/codegen-fused.js";
+import type { SlotAllocator } from "../cpu/memory-plan.js";
+import type { WasmKernelPlan } from "./abi.js";
+import { wasmElementwisePlan } from "./codegen-elementwise.js";
+import { wasmReducePlan } from "./codegen-reduce.js";
+import { allocateInWasm, clearLoadedKernels, wasmKernelFn } from "./executor.js";
+import { wasmMatmulPlan } from "./gemm.js";
+import { getWasmRuntime } from "./runtime.js";
+
+export type WasmMode = "auto" | "always" | "never";
+
+/**
+ * Below this many elements read and written, a kernel stays JavaScript in "auto" mode: the copy
+ * into WebAssembly memory and the call cost more than SIMD saves, and tiny graphs keep their
+ * sub-microsecond call overhead.
+ */
+export const WASM_MIN_ELEMENTS = 4096;
+
+/** Plans by spec (null: no generator takes it), least recently used dropped past the limit. */
+const plans = new Map<string, WasmKernelPlan | null>();
+const PLAN_CACHE_LIMIT = 2048;
+
+/**
+ * Forgets every generated plan and compiled module, so the next compile generates and compiles
+ * again (a first call, for benchmarks). Modules already handed to executables stay with them.
+ */
+export function clearWasmPlanCache(): void {
+  plans.clear();
+  clearLoadedKernels();
+}
+
+function planFor(spec: KernelSpec, shared: boolean): WasmKernelPlan | undefined {
+  const key = `${shared ? "s" : "u"}|${specKey(spec)}`;
+  let plan = plans.get(key);
+  if (plan === undefined) {
+    const opts = { shared };
+    plan = generate(spec, opts) ?? null;
+    if (plans.size >= PLAN_CACHE_LIMIT) plans.delete(plans.keys().next().value!);
+  } else {
+    plans.delete(key);
+  }
+  plans.set(key, plan);
+  return plan ?? undefined;
+}
+
+function generate(spec: KernelSpec, opts: { shared: boolean }): WasmKernelPlan | undefined {
+  return (spec.kind === "elementwise" ? wasmElementwisePlan(spec, opts) : spec.kind === "reduce" ? wasmReducePlan(spec, opts) : spec.kind === "matmul" ? wasmMatmulPlan(spec, opts) : undefined);
+}
+
+function elementsTouched(spec: KernelSpec): number {
+  let n = 0;
+  for (const t of spec.inputs) n += sizeOf(t.shape);
+  for (const t of spec.outputs) n += sizeOf(t.shape);
+  return n;
+}
+
+/** A WebAssembly kernel for `spec` in the compiler's kernel shape, or undefined (the JavaScript kernel runs). */
+export function wasmKernelFor(spec: KernelSpec, mode: WasmMode): CompiledKernel | undefined {
+  if (mode === "never") return undefined;
+  const rt = getWasmRuntime();
+  if (!rt) return undefined;
+  if (mode === "auto" && elementsTouched(spec) < WASM_MIN_ELEMENTS) return undefined;
+  const plan = planFor(spec, rt.shared);
+  if (!plan) return undefined;
+  const phases = plan.phases.map((p) => `${p.entry}: ${p.items} items in chunks of ${p.grain}`).join("; ");
+  return {
+    key: plan.key,
+    hash: hash53(plan.key),
+    source: `;; WebAssembly SIMD kernel (${plan.bytes.length} bytes; ${phases}; scratch ${plan.scratchBytes} bytes)\n;; ${plan.key}\n`,
+    fn: wasmKernelFn(plan, spec.inputs, spec.outputs),
+    scratchBytes: 0,
+    // Vector kernels may load an operand after storing a lane of an output: no in-place reuse.
+    inPlace: spec.outputs.map(() => []),
+  };
+}
+
+/**
+ * Slots for an executable with WebAssembly steps: blocks of the shared memory, freed with `owner`.
+ * Undefined for a plain memory, whose views detach when it grows (its kernels copy instead).
+ */
+export function wasmSlotAllocator(owner: object): SlotAllocator | undefined {
+  const rt = getWasmRuntime();
+  if (!rt?.shared) return undefined;
+  return (bytes) => allocateInWasm(rt, { dtype: "uint8", shape: [bytes] }, owner);
+}
+
+/** A copy of a constant in the shared WebAssembly memory (freed with `owner`), or the constant itself. */
+export function stageConstant(data: TypedArray, type: TensorType, owner: object): TypedArray {
+  const rt = getWasmRuntime();
+  if (!rt?.shared || data.length === 0) return data;
+  const copy = allocateInWasm(rt, type, owner);
+  copy.set(data as never);
+  return copy;
+}
