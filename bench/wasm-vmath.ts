@@ -51,12 +51,12 @@ function timeIt(run: () => void): number {
   return median(ts);
 }
 
-const memory = new WebAssembly.Memory({ initial: 160, maximum: 160 });
+const memory = new WebAssembly.Memory({ initial: 256, maximum: 256 });
 const IN = 0;
 const OUT = 4 * N;
 
 function kernel(fn: Exclude<VMathFn, "pow">, hoist: boolean): { map: () => void; codeBytes: number } {
-  const mb = new ModuleBuilder({ memory: { shared: false, initial: 160, maximum: 160 } });
+  const mb = new ModuleBuilder({ memory: { shared: false, initial: 256, maximum: 256 } });
   let codeBytes = 0;
   mb.func("map", ["i32", "i32", "i32"], [], (f) => {
     const i = f.local("i32");
@@ -120,7 +120,7 @@ for (const [fn, lo, hi, ref] of CASES) {
 {
   // pow(x, y): x in [0, 10], y in [-8, 8] (positive base: the common case), one more input array
   const YS = 8 * N;
-  const mb = new ModuleBuilder({ memory: { shared: false, initial: 160, maximum: 160 } });
+  const mb = new ModuleBuilder({ memory: { shared: false, initial: 256, maximum: 256 } });
   mb.func("map", ["i32", "i32", "i32", "i32"], [], (f) => {
     const i = f.local("i32");
     const v = f.local("v128");

@@ -7,6 +7,7 @@ import { DeviceError } from "../ir/errors.js";
 import { type Attrs, getOp, type OpDef } from "../ir/registry.js";
 import type { HostBuffer } from "../exec/backend.js";
 import type { TensorType } from "../ir/types.js";
+import { executeEagerWasm } from "../exec/wasm/eager.js";
 import { executeOnGpu } from "../exec/webgpu/eager.js";
 import { requireWebGPU } from "../exec/webgpu/runtime.js";
 import { backendFor } from "./device.js";
@@ -56,7 +57,7 @@ export function bind(opName: string, inputs: readonly Tensor[], attrs: Attrs = {
   }
   if (device !== "cpu") return runOnGpu(op, eager, attrs, outTypes);
   const buffers: HostBuffer[] = eager.map((t) => ({ data: t.buffer(), type: t.type }));
-  const outs = backendFor(device).execute(op, buffers, attrs, outTypes);
+  const outs = executeEagerWasm(op, buffers, attrs, outTypes) ?? backendFor(device).execute(op, buffers, attrs, outTypes);
   return outs.map((data, i) => new EagerTensor(data, outTypes[i]!, device));
 }
 

@@ -136,6 +136,28 @@ describe("wasm reductions: single ops", () => {
     }
   });
 
+  it("any/all of every dtype and means of integers are bit-identical", () => {
+    for (const [shape, axes] of SHAPES) {
+      if (shape.includes(0)) continue;
+      for (const d of ["float32", "int32", "uint8", "bool"] as const) {
+        for (const op of ["reduceAny", "reduceAll"]) check(red(op, shape, axes, false, d), `${op} ${d} [${shape}] axes ${axes}`, { edges: true });
+        // Integer means: the float64 sum of integers is exact, so the order does not matter.
+        if (d !== "float32") check(red("reduceMean", shape, axes, true, d), `mean ${d} [${shape}] axes ${axes}`);
+      }
+    }
+    // Sparse truth: rows where only the last element (in the tail) decides.
+    for (const n of [5, 8, 11]) {
+      const x = new Uint8Array(3 * n);
+      x[n - 1] = 1;
+      x[2 * n] = 1;
+      check(red("reduceAny", [3, n], [1], false, "bool"), `any sparse ${n}`, { inputs: [x] });
+      const y = new Float32Array(3 * n).fill(2);
+      y[n - 1] = 0;
+      y[2 * n + 1] = -0;
+      check(red("reduceAll", [3, n], [1], false), `all sparse ${n}`, { inputs: [y] });
+    }
+  });
+
   it("an empty result has 0 items; an empty reduced extent declines (the JS kernel fills or throws)", () => {
     expect(wasmReducePlan(red("reduceSum", [0, 4], [1]), { shared: true })!.phases[0]!.items).toBe(0);
     expect(wasmReducePlan(red("reduceSum", [4, 0], [1]), { shared: true })).toBeUndefined();

@@ -24,7 +24,7 @@ import { regionEvaluator } from "../../ir/ops/control.js";
 import { clearKernelCache as clearJsKernelCache, type CompiledKernel, compileKernel, isGeneratedReduction, type KernelSpec, type Ref, type SpecNode } from "./codegen-fused.js";
 import "./kernels/index.js";
 import { type MemoryPlan, type PlanOptions, type PlanOutput, type PlanStep, planMemory, slotViews } from "./memory-plan.js";
-import { clearWasmPlanCache, type WasmMode, wasmKernelFor, wasmSlotAllocator, stageConstant } from "../wasm/compile-hooks.js";
+import { clearWasmPlanCache, stageConstant, type WasmMode, wasmKernelFor, wasmOpKernelFor, wasmSlotAllocator } from "../wasm/compile-hooks.js";
 
 export { kernelCacheStats } from "./codegen-fused.js";
 
@@ -212,6 +212,8 @@ function resolve(node: Node, types: ReadonlyMap<string, TensorType>, constants: 
     };
     return generated(node, spec, node.operands, at, wasm);
   }
+  const w = wasmOpKernelFor(op.name, node.operands.map((o) => types.get(o)!), node.attrs, node.results.map((v) => v.type), wasm);
+  if (w) return { kind: "generated", node, kernel: w, inputs: node.operands, wasm: true };
   if (!hasCpuKernel(op)) throw new ValueError(`${at}: op ${node.op} has no CPU kernel`);
   return { kind: "library", node, op };
 }

@@ -1,25 +1,27 @@
 /**
  * WebAssembly SIMD kernels for "reduce" KernelSpecs: an elementwise body computed per element of
- * the reduction's input space, feeding one reduction (sum, mean, max, min), with optional extra
- * yields of the space's shape stored by the same loop (softmax's exp(x - max)). The JavaScript
- * generator (codegen-fused.ts genReduce) is the reference.
+ * the reduction's input space, feeding one reduction (sum, mean, max, min; any and all as single
+ * ops; prod declines), with optional extra yields of the space's shape stored by the same loop
+ * (softmax's exp(x - max)). The JavaScript generator (codegen-fused.ts genReduce) is the reference.
  *
  * Two loop shapes, after collapsing the space with reduced/kept tags (codegen-loops.ts collapse):
  *  - row: the innermost collapsed dim is reduced (softmax's rows, layerNorm's moments). Items are
  *    output elements; each walks its reduced positions in the JS order, the innermost run
- *    vectorized (tail lanes masked to the reduction's identity).
+ *    vectorized and unrolled twice into two accumulators (two dependency chains), tail lanes
+ *    masked to the reduction's identity.
  *  - column: the innermost collapsed dim is kept (sums over an outer axis). Items are groups of up
  *    to 16 adjacent outputs; each lane accumulates one output over the reduced positions in the
- *    JS order, so sums are bit-identical to the JS kernel there.
+ *    JS order, so even float sums are bit-identical to the JS kernel there.
  *
- * Accuracy: float sums accumulate in float64 lanes, as the JS kernel does, but in row mode four
- * interleaved partial sums are added in a fixed order at the end (lanes 0+2, 1+3, then those two),
- * so a float32 sum or mean can differ from the JS kernel's sequential float64 sum by rounding of
- * the float64 partials: in practice the float32 results are identical or 1 ulp apart. max and min
- * are exact, including which zero (+0/-0) or NaN wins: each lane remembers the position where its
- * value was first reached, and lanes merge by (value, first position), as the sequential loop
- * keeps the first of equal values. int32 sums wrap (order-free) and are exact. The result never
- * depends on the chunking: an item is always computed whole by one call.
+ * Accuracy: float sums accumulate in float64 lanes, as the JS kernel does, but in row mode the
+ * lanes hold interleaved partial sums, added in a fixed order at the end (the two accumulators
+ * lane-wise, then lanes 0+2 and 1+3, then those two), so a float32 sum or mean can differ from the
+ * JS kernel's sequential float64 sum by the rounding of the float64 partials: the float32 results
+ * are identical or 1 ulp apart (tests enforce 1 ulp). max and min are exact, including which zero
+ * (+0/-0) or NaN wins: each lane remembers the position where it first reached its value, and
+ * lanes merge by (value, first position), as the sequential loop keeps the first of equal values.
+ * Integer sums wrap (order-free), integer means sum exactly in float64 (below 2^53), any/all fold
+ * masks: all exact. The result never depends on the chunking: one call computes a whole item.
  */
 import type { DType } from "../../ir/dtype.js";
 import { sizeOf, stridesOf } from "../../ir/shape.js";

@@ -4,6 +4,7 @@
  * kind is decided here, in one place.
  */
 import type { TypedArray } from "../../ir/dtype.js";
+import type { Attrs } from "../../ir/registry.js";
 import { sizeOf } from "../../ir/shape.js";
 import type { TensorType } from "../../ir/types.js";
 import { type CompiledKernel, hash53, type KernelSpec, specKey } from "../cpu/codegen-fused.js";
@@ -13,6 +14,7 @@ import { wasmElementwisePlan } from "./codegen-elementwise.js";
 import { wasmReducePlan } from "./codegen-reduce.js";
 import { allocateInWasm, clearLoadedKernels, wasmKernelFn } from "./executor.js";
 import { wasmMatmulPlan } from "./gemm.js";
+import { wasmConv2dPlan } from "./conv.js";
 import { getWasmRuntime } from "./runtime.js";
 
 export type WasmMode = "auto" | "always" | "never";
@@ -69,16 +71,44 @@ export function wasmKernelFor(spec: KernelSpec, mode: WasmMode): CompiledKernel 
   if (!rt) return undefined;
   if (mode === "auto" && elementsTouched(spec) < WASM_MIN_ELEMENTS) return undefined;
   const plan = planFor(spec, rt.shared);
-  if (!plan) return undefined;
+  return plan && asKernel(plan, spec.inputs, spec.outputs);
+}
+
+/** Library ops with a WebAssembly kernel (not expressible as a KernelSpec): conv2d. */
+const OP_PLANS: Readonly<Record<string, (inputs: readonly TensorType[], attrs: Attrs, outputs: readonly TensorType[], opts: { shared: boolean }) => WasmKernelPlan | undefined>> = {
+  conv2d: (inputs, attrs, outputs, opts) => (inputs.length === 2 && outputs.length === 1 ? wasmConv2dPlan(inputs[0]!, inputs[1]!, attrs, outputs[0]!, opts) : undefined),
+};
+
+/** A WebAssembly kernel for one library op node, or undefined (its library kernel runs). */
+export function wasmOpKernelFor(op: string, inputs: readonly TensorType[], attrs: Attrs, outputs: readonly TensorType[], mode: WasmMode): CompiledKernel | undefined {
+  const make = OP_PLANS[op];
+  if (make === undefined || mode === "never") return undefined;
+  const rt = getWasmRuntime();
+  if (!rt) return undefined;
+  let elements = 0;
+  for (const t of [...inputs, ...outputs]) elements += sizeOf(t.shape);
+  if (mode === "auto" && elements < WASM_MIN_ELEMENTS) return undefined;
+  const key = `${rt.shared ? "s" : "u"}|${op}|${JSON.stringify([inputs, attrs, outputs])}`;
+  let plan = plans.get(key);
+  if (plan === undefined) {
+    plan = make(inputs, attrs, outputs, { shared: rt.shared }) ?? null;
+    if (plans.size >= PLAN_CACHE_LIMIT) plans.delete(plans.keys().next().value!);
+    plans.set(key, plan);
+  }
+  return plan ? asKernel(plan, inputs, outputs) : undefined;
+}
+
+function asKernel(plan: WasmKernelPlan, inputs: readonly TensorType[], outputs: readonly TensorType[]): CompiledKernel {
   const phases = plan.phases.map((p) => `${p.entry}: ${p.items} items in chunks of ${p.grain}`).join("; ");
   return {
     key: plan.key,
     hash: hash53(plan.key),
     source: `;; WebAssembly SIMD kernel (${plan.bytes.length} bytes; ${phases}; scratch ${plan.scratchBytes} bytes)\n;; ${plan.key}\n`,
-    fn: wasmKernelFn(plan, spec.inputs, spec.outputs),
+    fn: wasmKernelFn(plan, inputs, outputs),
     scratchBytes: 0,
-    // Vector kernels may load an operand after storing a lane of an output: no in-place reuse.
-    inPlace: spec.outputs.map(() => []),
+    // Vector kernels may load an operand after storing a lane of an output (a matmul writes
+    // partial sums into its output): never in place.
+    inPlace: outputs.map(() => []),
   };
 }
 

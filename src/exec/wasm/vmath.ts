@@ -7,9 +7,10 @@
  *
  * Everything is branch-free straight-line code (lanes choose between paths with bitselect), except
  * the sin/cos/tan argument reduction, which takes a slower exact path only when a lane's magnitude
- * exceeds the fast path's bound. There is no FMA in WebAssembly SIMD (relaxed-simd's madd is not
- * deterministic across engines), so the polynomials are ordered to keep rounding errors small
- * without it.
+ * exceeds the fast path's bound. pow works in float64 (two lanes at a time) for the extra precision
+ * y * log2(x) needs. A lane's result depends only on that lane's inputs. There is no FMA in
+ * WebAssembly SIMD (relaxed-simd's madd is not deterministic across engines), so the polynomials are
+ * ordered to keep rounding errors small without it.
  */
 import { FunctionBuilder } from "./emit.js";
 
@@ -18,9 +19,9 @@ export type VMathFn = "exp" | "expm1" | "log" | "log1p" | "tanh" | "sigmoid" | "
 /**
  * The documented maximum error of each function against the float32-rounded float64 reference, in
  * float32 ulps (distance between bit patterns, infinity being one ulp beyond the largest finite
- * value). `abs` (where present) is an absolute bound accepted instead of the ulp bound where the
- * result is near a zero of the function that is not at x = 0 (tan near its zeros k*pi for large k
- * inherits sin's absolute error); see docs/wasm-math.md.
+ * value), over all float32 inputs. `abs` would be an absolute bound accepted instead near zeros of
+ * a function away from x = 0; thanks to the exact argument reduction of sin/cos/tan no function needs
+ * one. docs/wasm-math.md lists each bound beside the maximum observed, and the algorithms.
  */
 export const VMATH_ERROR: Readonly<Record<VMathFn, { ulp: number } | { abs: number; ulp: number }>> = {
   exp: { ulp: 2 },
@@ -36,7 +37,7 @@ export const VMATH_ERROR: Readonly<Record<VMathFn, { ulp: number } | { abs: numb
   atan: { ulp: 2 },
   sinh: { ulp: 2 },
   cosh: { ulp: 2 },
-  pow: { ulp: 1 },
+  pow: { ulp: 2 },
 };
 
 // ---- small emission helpers ----------------------------------------------------------------------
