@@ -11,7 +11,8 @@ const FUNCTION_ONLY = new Set([
   "cse", "dce", "fuse", "compile", "exportOnnx", "importOnnx", "loadOnnx", "loadNpy", "loadNpyArray", "loadNpyWithInfo",
   "loadNpz", "loadNpzWithInfo", "loadSafetensors", "loadSafetensorsWithInfo", "saveNpy", "saveNpz", "saveSafetensors",
   "toNpyBytes", "toNpzBytes", "toSafetensorsBytes", "grad", "valueAndGrad", "vjp", "callGraph", "vjpGraph", "sgd",
-  "momentum", "adam", "cond", "whileLoop", "forLoop", "scan",
+  "momentum", "adam", "cond", "whileLoop", "forLoop", "scan", "backendInfo", "setNumThreads", "getNumThreads",
+  "initWebGPU", "setDefaultDevice", "getDefaultDevice", "transferStats", "resetTransferStats", "gpuMemoryStats", "synchronize",
 ]);
 
 describe("Tensor methods", () => {
