@@ -1,4 +1,5 @@
 /** Building tensors from host data, and the creation functions (zeros, arange, eye...). */
+import { allocateTensorData } from "../exec/wasm/executor.js";
 import { allocate, type DType, dtypeOfTypedArray, isFloat, parseDType, type TypedArray } from "../ir/dtype.js";
 import { DTypeError, ValueError } from "../ir/errors.js";
 import { checkShape, describe, sizeOf } from "../ir/shape.js";
@@ -115,7 +116,8 @@ export function toHostArray(data: TensorData, dtype: DType | undefined, where: s
   let out: TypedArray;
   if (host.fromJs) out = fillFromJs(host.values, to, where);
   else {
-    out = allocate(to, host.values.length);
+    // Written whole below; large arrays go where the WebAssembly kernels read them in place.
+    out = allocateTensorData(to, host.values.length, false);
     if (to === host.dtype) out.set(host.values);
     else for (let i = 0; i < out.length; i++) out[i] = convertScalar(host.values[i]!, to, host.dtype);
   }

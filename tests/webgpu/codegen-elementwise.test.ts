@@ -111,11 +111,36 @@ describe.skipIf(!hasGpu)("webgpu elementwise codegen", () => {
   });
 
   it("splits a large dispatch over two grid dimensions", async () => {
-    const b = new SpecBuilder([t("float32", [3000]), t("float32", [3000])]);
+    // 12000 elements are 3000 quads of 4 (one invocation each): 12 workgroups of 256.
+    const b = new SpecBuilder([t("float32", [12000]), t("float32", [12000])]);
     const spec = b.build("elementwise", [b.add("mul", [input(0), input(1)])]);
     const small = { ...limits!, maxComputeWorkgroupsPerDimension: 5 };
     expect(generateWgsl(spec, small).passes[0]!.workgroups).toEqual([5, 3, 1]);
     await check(spec, 9, BASIC, small);
+  });
+
+  it("moves 4 elements per invocation with vec4 loads, a partial last quad and broadcast operands", async () => {
+    for (const n of [9, 13, 14, 15, 16, 1001]) {
+      const b = new SpecBuilder([t("float32", [n]), t("float32", []), t("int32", [n])]);
+      const y = b.add("add", [b.add("tanh", [b.add("mul", [input(0), input(1)])]), b.add("sigmoid", [input(0)])]);
+      const spec = b.build("elementwise", [y, b.add("greater", [y, input(1)]), b.add("neg", [input(2)])]);
+      const code = generateWgsl(spec, limits!).passes[0]!.code;
+      expect(code).toContain("array<vec4<f32>>");
+      expect(code).toContain("array<vec4<u32>>");
+      await check(spec, 20 + n, { rtol: 1e-5, atol: 1e-6 });
+    }
+    // Rows of 8 (two quads): row-broadcast, column-broadcast and full operands; outputs of three shapes.
+    const b = new SpecBuilder([t("float32", [5, 8]), t("float32", [5, 1]), t("int32", [8]), t("uint8", [5, 8])]);
+    const d = b.add("sub", [input(0), input(1)]);
+    const e = b.add("mul", [d, b.add("cast", [input(2)], { dtype: "float32" })]);
+    const spec = b.build("elementwise", [e, b.add("exp", [input(1)]), b.add("add", [input(2), input(2)]), b.add("maximum", [input(3), b.add("cast", [input(2)], { dtype: "uint8" })])]);
+    expect(generateWgsl(spec, limits!).passes[0]!.code).toContain("array<vec4<f32>>");
+    await check(spec, 31, { rtol: 1e-5, atol: 1e-6 });
+    // Rows of 6 do not hold whole quads: the scalar form.
+    const s = new SpecBuilder([t("float32", [4, 6]), t("float32", [4, 1])]);
+    const ss = s.build("elementwise", [s.add("div", [input(0), input(1)])]);
+    expect(generateWgsl(ss, limits!).passes[0]!.code).not.toContain("vec4");
+    await check(ss, 37);
   });
 
   it("handles 0-d tensors, transposed-like strides and empty results", async () => {

@@ -82,6 +82,20 @@ describe.skipIf(!hasGpu)("webgpu matmul codegen", () => {
     }
   });
 
+  it.each(configs)("the %s tiling on whole tiles (no bounds checks), double- and single-buffered", async (_name, cfg) => {
+    const [m, k, n] = [2 * cfg.bm, 3 * cfg.bk, 2 * cfg.bn];
+    const spec = matmulSpec(t("float32", [2, m, k]), t("float32", [k, n]));
+    const made = genMatmul(spec, limits!, "test", cfg);
+    expect(made.passes[0]!.code).toContain("whole tiles");
+    expect(made.passes[0]!.code).toContain("double-buffered");
+    await check(spec, 40 + cfg.bm, { key: "", hash: "", ...made });
+    // A device whose workgroup memory holds one tile buffer only: two barriers per step instead.
+    const one = 4 * cfg.bk * (cfg.bm + 4 + cfg.bn);
+    const single = genMatmul(spec, { ...limits!, maxComputeWorkgroupStorageSize: one }, "test", cfg);
+    expect(single.passes[0]!.code).not.toContain("double-buffered");
+    await check(spec, 50 + cfg.bm, { key: "", hash: "", ...single });
+  });
+
   it("fuses an epilogue: bias, gelu, a residual and a cast, with broadcast operands", async () => {
     const bias = t("float32", [12]);
     const resid = t("float32", [2, 1, 12]);

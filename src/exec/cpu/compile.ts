@@ -24,6 +24,7 @@ import { regionEvaluator } from "../../ir/ops/control.js";
 import { clearKernelCache as clearJsKernelCache, type CompiledKernel, compileKernel, isGeneratedReduction, type KernelSpec, type Ref, type SpecNode } from "./codegen-fused.js";
 import "./kernels/index.js";
 import { type MemoryPlan, type PlanOptions, type PlanOutput, type PlanStep, planMemory, slotViews } from "./memory-plan.js";
+import { allocateTensorData } from "../wasm/executor.js";
 import { clearWasmPlanCache, stageConstant, type WasmMode, wasmKernelFor, wasmOpKernelFor, wasmSlotAllocator } from "../wasm/compile-hooks.js";
 
 export { kernelCacheStats } from "./codegen-fused.js";
@@ -325,6 +326,13 @@ function generatedStep(r: Extract<Resolved, { kind: "generated" }>, slot: (name:
   const outSlots = outs.map((v) => slot(v.name));
   const outDTypes: DType[] = outs.map((v) => v.type.dtype);
   const outSizes = outs.map((v) => sizeOf(v.type.shape));
+  if (r.wasm) {
+    // Results a WebAssembly kernel writes whole: in its memory where possible, so no copy out.
+    return (env) => {
+      for (let k = 0; k < outSlots.length; k++) env[outSlots[k]!] = allocateTensorData(outDTypes[k]!, outSizes[k]!, false);
+      fn(env, slots);
+    };
+  }
   return (env) => {
     for (let k = 0; k < outSlots.length; k++) env[outSlots[k]!] = allocate(outDTypes[k]!, outSizes[k]!);
     fn(env, slots);

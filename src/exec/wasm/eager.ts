@@ -4,14 +4,14 @@
  * gets SIMD and threads too. Everything else (and every small op, where a call into WebAssembly
  * costs more than it saves) stays on the JavaScript kernels.
  */
-import { allocate, type TypedArray } from "../../ir/dtype.js";
+import type { TypedArray } from "../../ir/dtype.js";
 import type { Attrs, OpDef } from "../../ir/registry.js";
 import { sizeOf } from "../../ir/shape.js";
 import type { TensorType } from "../../ir/types.js";
 import type { HostBuffer } from "../backend.js";
 import { isGeneratedReduction, type KernelSpec, specKey } from "../cpu/codegen-fused.js";
 import { WASM_MIN_ELEMENTS, wasmKernelFor, wasmOpKernelFor } from "./compile-hooks.js";
-import type { WasmKernelFn } from "./executor.js";
+import { allocateTensorData, type WasmKernelFn } from "./executor.js";
 import { getWasmRuntime } from "./runtime.js";
 
 const CACHE_LIMIT = 512;
@@ -44,7 +44,7 @@ export function executeEagerWasm(op: OpDef, inputs: readonly HostBuffer[], attrs
     kernels.set(key, fn);
   }
   if (fn === null) return undefined;
-  const result = allocate(out.dtype, sizeOf(out.shape));
+  const result = allocateTensorData(out.dtype, sizeOf(out.shape), false);
   const env = [...inputs.map((b) => b.data), result];
   fn(env, SLOTS[env.length] ?? Int32Array.from(env, (_, i) => i));
   return [result];

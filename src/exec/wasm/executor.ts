@@ -10,7 +10,7 @@
  * kernels run one at a time on the calling thread (the workers only ever run chunks of the current
  * kernel), so one area is never used by two steps at once.
  */
-import { dtypeInfo, type TypedArray } from "../../ir/dtype.js";
+import { allocate, type DType, dtypeInfo, type TypedArray } from "../../ir/dtype.js";
 import { sizeOf } from "../../ir/shape.js";
 import type { TensorType } from "../../ir/types.js";
 import type { WasmKernelPlan } from "./abi.js";
@@ -48,16 +48,67 @@ export function inWasmMemory(rt: WasmRuntime, a: TypedArray): boolean {
   return rt.shared ? memoryBuffers.has(a.buffer) : a.buffer === rt.memory.buffer;
 }
 
+/** A view of `n` elements of `dtype` at `ptr`, on the memory's current buffer (recorded as one of ours). */
+function wasmView(rt: WasmRuntime, dtype: DType, ptr: number, n: number): TypedArray {
+  const buffer = rt.memory.buffer;
+  memoryBuffers.add(buffer);
+  const Ctor = dtypeInfo(dtype).array as unknown as new (b: ArrayBufferLike, offset: number, length: number) => TypedArray;
+  return new Ctor(buffer, ptr, n);
+}
+
 /**
  * A typed array of `type` allocated in WebAssembly memory, freed when `owner` is collected. Only
  * for a shared memory: a plain memory's views detach when it grows.
  */
 export function allocateInWasm(rt: WasmRuntime, type: TensorType, owner: object): TypedArray {
-  const n = sizeOf(type.shape);
   const ptr = rt.alloc(Math.max(16, paddedBytes(type)));
   freeWith(owner, ptr);
-  const Ctor = dtypeInfo(type.dtype).array as unknown as new (b: ArrayBufferLike, offset: number, length: number) => TypedArray;
-  return new Ctor(rt.memory.buffer, ptr, n);
+  return wasmView(rt, type.dtype, ptr, sizeOf(type.shape));
+}
+
+// ---- tensors that live in WebAssembly memory ---------------------------------------------------------
+
+/**
+ * Bytes of tensor data that may live in WebAssembly memory at once. Their blocks return to the
+ * allocator only when the garbage collector has collected the arrays and the event loop has run
+ * the finalizers, which a long synchronous loop never lets happen: past the budget, new tensors
+ * go to the JavaScript heap (and their kernels copy), so memory stays bounded either way.
+ */
+const RESIDENT_BUDGET = 256 * 1024 * 1024;
+/** Smaller arrays stay on the JavaScript heap: copying them costs less than a block does. */
+const RESIDENT_MIN_BYTES = 16 * 1024;
+let residentBytes = 0;
+const residents = new FinalizationRegistry<{ rt: WasmRuntime; ptr: number; bytes: number }>(({ rt, ptr, bytes }) => {
+  rt.free(ptr);
+  residentBytes -= bytes;
+});
+
+/**
+ * A typed array for tensor data (zeroed unless `zeroed` is false: the caller writes every element): in the shared WebAssembly memory when it is large enough
+ * and within budget (so kernels read and write it in place), else on the JavaScript heap.
+ */
+export function allocateTensorData(dtype: DType, n: number, zeroed = true): TypedArray {
+  const bytes = pad16(n * dtypeInfo(dtype).itemsize);
+  if (bytes < RESIDENT_MIN_BYTES || residentBytes + bytes > RESIDENT_BUDGET) return allocate(dtype, n);
+  const rt = getWasmRuntime();
+  if (!rt?.shared) return allocate(dtype, n);
+  let ptr: number;
+  try {
+    ptr = rt.alloc(bytes);
+  } catch {
+    return allocate(dtype, n);
+  }
+  const view = wasmView(rt, dtype, ptr, n);
+  // Blocks are reused: zero it, as a fresh ArrayBuffer would be, unless the caller overwrites it all.
+  if (zeroed) new Uint8Array(view.buffer, ptr, bytes).fill(0);
+  residentBytes += bytes;
+  residents.register(view, { rt, ptr, bytes });
+  return view;
+}
+
+/** Bytes of tensor data currently in WebAssembly memory (for tests). */
+export function residentTensorBytes(): number {
+  return residentBytes;
 }
 
 const registry = new FinalizationRegistry<{ rt: WasmRuntime; ptrs: number[] }>((held) => {

@@ -89,6 +89,13 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
   const vecA = K % 4 === 0;
   const vecB = N % 4 === 0;
   const AP = BM + 4; // padded row length of the transposed A tile
+  // Every tile is whole (and every global load a vec4): no bounds checks anywhere.
+  const exact = M % BM === 0 && N % BN === 0 && K % BK === 0 && vecA && vecB;
+  // Two tile buffers when they fit: the next tile is stored while others still read the current one,
+  // so each step needs one barrier instead of two.
+  const double = 2 * sharedBytes(cfg) <= limits.maxComputeWorkgroupStorageSize;
+  const SA = (BK * AP) / 4; // vec4s per A tile buffer
+  const SB = (BK * BN) / 4;
 
   // ---- epilogue: arrays addressed over the full space [batch..., M, N] (a missing M or N axis gets stride 0)
   const toFull = (s: readonly number[]): number[] => {
@@ -182,7 +189,9 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
     for (let q = 0; q < qa; q++) {
       const idx = `(lid + ${q * threads}u)`;
       s += `${p}{\n${p}  let row = ${idx} / ${kq}u;\n${p}  let kk = k0 + (${idx} % ${kq}u) * 4u;\n${p}  let gm = m0 + row;\n`;
-      if (vecA) {
+      if (exact) {
+        s += `${p}  ra${q} = A[(aBase + gm * ${K}u + kk) / 4u];\n`;
+      } else if (vecA) {
         s += `${p}  if (gm < ${M}u && kk < ${K}u) { ra${q} = A[(aBase + gm * ${K}u + kk) / 4u]; } else { ra${q} = ${V}(${ZERO[T]}); }\n`;
       } else {
         s += `${p}  let base = aBase + gm * ${K}u + kk;\n`;
@@ -194,7 +203,9 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
     for (let q = 0; q < qb; q++) {
       const idx = `(lid + ${q * threads}u)`;
       s += `${p}{\n${p}  let kr = k0 + ${idx} / ${bq}u;\n${p}  let gn = n0 + (${idx} % ${bq}u) * 4u;\n`;
-      if (vecB) {
+      if (exact) {
+        s += `${p}  rb${q} = B[(bBase + kr * ${N}u + gn) / 4u];\n`;
+      } else if (vecB) {
         s += `${p}  if (kr < ${K}u && gn < ${N}u) { rb${q} = B[(bBase + kr * ${N}u + gn) / 4u]; } else { rb${q} = ${V}(${ZERO[T]}); }\n`;
       } else {
         s += `${p}  let base = bBase + kr * ${N}u + gn;\n`;
@@ -206,25 +217,25 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
     return s;
   };
   // Registers -> workgroup memory: A transposed (k-major), B as is.
-  const storeRegs = (p: string): string => {
+  const storeRegs = (p: string, aOff: string, bOff: string): string => {
     let s = "";
     for (let q = 0; q < qa; q++) {
       const idx = `(lid + ${q * threads}u)`;
       s += `${p}{\n${p}  let row = ${idx} / ${kq}u;\n${p}  let kb = (${idx} % ${kq}u) * 4u;\n`;
       for (let j = 0; j < 4; j++) {
-        s += `${p}  { let e = (kb + ${j}u) * ${AP}u + row; As[e / 4u][e % 4u] = ra${q}[${j}]; }\n`;
+        s += `${p}  { let e = (kb + ${j}u) * ${AP}u + row; As[${aOff}e / 4u][e % 4u] = ra${q}[${j}]; }\n`;
       }
       s += `${p}}\n`;
     }
-    for (let q = 0; q < qb; q++) s += `${p}Bs[lid + ${q * threads}u] = rb${q};\n`;
+    for (let q = 0; q < qb; q++) s += `${p}Bs[${bOff}lid + ${q * threads}u] = rb${q};\n`;
     return s;
   };
-  const compute = (p: string): string => {
+  const compute = (p: string, aOff: string, bOff: string): string => {
     let s = "";
     const comps = ["x", "y", "z", "w"];
     for (let k = 0; k < BK; k++) {
-      for (let g = 0; g < rowGroups; g++) s += `${p}let a${k}_${g} = As[${(k * AP) / 4 + (g * BM) / rowGroups / 4}u + ty];\n`;
-      for (let g = 0; g < colGroups; g++) s += `${p}let b${k}_${g} = Bs[${(k * BN) / 4 + (g * BN) / colGroups / 4}u + tx];\n`;
+      for (let g = 0; g < rowGroups; g++) s += `${p}let a${k}_${g} = As[${aOff}${(k * AP) / 4 + (g * BM) / rowGroups / 4}u + ty];\n`;
+      for (let g = 0; g < colGroups; g++) s += `${p}let b${k}_${g} = Bs[${bOff}${(k * BN) / 4 + (g * BN) / colGroups / 4}u + tx];\n`;
       for (let i = 0; i < TM; i++) {
         const a = `a${k}_${Math.floor(i / 4)}.${comps[i % 4]}`;
         for (let g = 0; g < colGroups; g++) s += `${p}c${i}_${g} += ${V}(${a}) * b${k}_${g};\n`;
@@ -232,28 +243,41 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
     }
     return s;
   };
-  if (tiles > 0) {
-    main += `${pad}var k0 = 0u;\n${loadRegs(pad)}${storeRegs(pad)}${pad}workgroupBarrier();\n`;
+  if (tiles > 0 && double) {
+    // Step t reads buffer t % 2 and fills the other one; the barrier ending step t - 1 came after
+    // every read of that other buffer, so one barrier per step suffices.
+    main += `${pad}var k0 = 0u;\n${loadRegs(pad)}${storeRegs(pad, "", "")}${pad}workgroupBarrier();\n`;
+    main += `${pad}for (var t = 0u; t < ${tiles}u; t++) {\n`;
+    main += `${pad}  let ca = (t & 1u) * ${SA}u;\n${pad}  let cb = (t & 1u) * ${SB}u;\n`;
+    main += `${pad}  k0 = (t + 1u) * ${BK}u;\n${pad}  if (t + 1u < ${tiles}u) {\n${loadRegs(pad + "    ")}${pad}  }\n`;
+    main += compute(pad + "  ", "ca + ", "cb + ");
+    main += `${pad}  if (t + 1u < ${tiles}u) {\n${storeRegs(pad + "    ", `${SA}u - ca + `, `${SB}u - cb + `)}${pad}  }\n${pad}  workgroupBarrier();\n${pad}}\n`;
+  } else if (tiles > 0) {
+    main += `${pad}var k0 = 0u;\n${loadRegs(pad)}${storeRegs(pad, "", "")}${pad}workgroupBarrier();\n`;
     main += `${pad}for (var t = 0u; t < ${tiles}u; t++) {\n`;
     main += `${pad}  k0 = (t + 1u) * ${BK}u;\n${pad}  if (t + 1u < ${tiles}u) {\n${loadRegs(pad + "    ")}${pad}  }\n`;
-    main += compute(pad + "  ");
-    main += `${pad}  workgroupBarrier();\n${pad}  if (t + 1u < ${tiles}u) {\n${storeRegs(pad + "    ")}${pad}  }\n${pad}  workgroupBarrier();\n${pad}}\n`;
+    main += compute(pad + "  ", "", "");
+    main += `${pad}  workgroupBarrier();\n${pad}  if (t + 1u < ${tiles}u) {\n${storeRegs(pad + "    ", "", "")}${pad}  }\n${pad}  workgroupBarrier();\n${pad}}\n`;
   }
   // Stores through the epilogue, skipping rows and columns past the matrix.
   for (let i = 0; i < TM; i++) {
     const row = `m0 + ${Math.floor(i / 4) * (BM / rowGroups) + (i % 4)}u + ty * 4u`;
-    main += `${pad}{\n${pad}  let m = ${row};\n${pad}  if (m < ${M}u) {\n`;
+    main += `${pad}{\n${pad}  let m = ${row};\n${pad}  ${exact ? "" : `if (m < ${M}u) `}{\n`;
     for (let g = 0; g < colGroups; g++) {
       for (let j = 0; j < 4; j++) {
-        main += `${pad}    { let n = n0 + ${g * (BN / colGroups) + j}u + tx * 4u; if (n < ${N}u) { epilogue(c${i}_${g}[${j}], z, m, n); } }\n`;
+        const n = `n0 + ${g * (BN / colGroups) + j}u + tx * 4u`;
+        main += exact
+          ? `${pad}    epilogue(c${i}_${g}[${j}], z, m, ${n});\n`
+          : `${pad}    { let n = ${n}; if (n < ${N}u) { epilogue(c${i}_${g}[${j}], z, m, n); } }\n`;
       }
     }
     main += `${pad}  }\n${pad}}\n`;
   }
 
-  const shared = `var<workgroup> As: array<${V}, ${(BK * AP) / 4}>;\nvar<workgroup> Bs: array<${V}, ${(BK * BN) / 4}>;\n`;
+  const bufs = double ? 2 : 1;
+  const shared = `var<workgroup> As: array<${V}, ${bufs * SA}>;\nvar<workgroup> Bs: array<${V}, ${bufs * SB}>;\n`;
   const code =
-    `// matmul [${M}x${K}] x [${K}x${N}], batch [${batch.join(",")}], tile ${BM}x${BN}x${BK}, ${TM}x${TN} per thread\n` +
+    `// matmul [${M}x${K}] x [${K}x${N}], batch [${batch.join(",")}], tile ${BM}x${BN}x${BK}, ${TM}x${TN} per thread${double ? ", double-buffered" : ""}${exact ? ", whole tiles" : ""}\n` +
     `${declareBindings(decls)}${shared}${h.code()}${epi}` +
     `@compute @workgroup_size(${threads})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {\n  let z = wid.z;\n${main}}\n`;
   return { passes: [{ code, entryPoint: "main", workgroups: [cdiv(N, BN), cdiv(M, BM), count], bindings }], scratch: [] };

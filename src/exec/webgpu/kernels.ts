@@ -99,7 +99,9 @@ export function encode(rt: WebGPURuntime, pass: GPUComputePassEncoder, k: Prepar
       layout: k.pipelines[i]!.getBindGroupLayout(0),
       entries: p.bindings.map((b, binding) => {
         const s = pick(b);
-        return { binding, resource: { buffer: s.buffer, offset: 0, size: s.bytes } };
+        // Whole 16-byte quads: vec4 kernels read (never write) the padding of a partial last quad;
+        // pool buffers are at least 256 bytes and multiples of 16, so the rounded size fits.
+        return { binding, resource: { buffer: s.buffer, offset: 0, size: Math.min(s.buffer.size, Math.ceil(s.bytes / 16) * 16) } };
       }),
     });
     pass.setPipeline(k.pipelines[i]!);

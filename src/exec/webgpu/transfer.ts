@@ -35,7 +35,10 @@ export function upload(rt: WebGPURuntime, data: TypedArray, type: TensorType, wh
   rt.checkAlive();
   const storage = rt.pool.acquire(gpuBytes(type), `${where}: ${formatType(type)}`);
   if (data.length > 0) {
-    const src = toGpuLayout(data, type.dtype);
+    let src = toGpuLayout(data, type.dtype);
+    // Tensor data may live in the WebAssembly kernels' shared memory; writeBuffer takes only
+    // unshared buffers.
+    if (typeof SharedArrayBuffer !== "undefined" && src.buffer instanceof SharedArrayBuffer) src = src.slice();
     rt.device.queue.writeBuffer(storage.buffer, 0, src.buffer, src.byteOffset, src.byteLength);
   }
   return storage;

@@ -179,18 +179,22 @@ fn st_cosh(x: f32) -> f32 {
   let e = st_exp(a);
   return 0.5 * (e + 1.0 / e);
 }
+// tanh and sigmoid are branch-free (both sides of a choice are a few instructions; select avoids
+// divergent warps on mixed inputs); NaN is selected back at the end, whatever the builtins gave.
 fn st_tanh(x: f32) -> f32 {
-  if (st_isnan(x)) { return x; }
-  let a = abs(x);
-  var r = 1.0;
-  if (a < 10.0) { let e = st_expm1(2.0 * a); r = e / (e + 2.0); }
-  return select(r, -r, x < 0.0);
+  // tanh(10) rounds to 1 in f32, and clamping keeps exp finite.
+  let t = 2.0 * min(abs(x), 10.0);
+  // expm1(t): its Taylor series near 0 (exp(t) - 1 cancels there), exp elsewhere.
+  let p = t * (1.0 + t * (0.5 + t * (1.0 / 6.0 + t * (1.0 / 24.0 + t * (1.0 / 120.0 + t * (1.0 / 720.0 + t * (1.0 / 5040.0 + t * (1.0 / 40320.0))))))));
+  let e = select(exp(t) - 1.0, p, t < 0.5);
+  let r = e / (e + 2.0);
+  return select(select(r, -r, x < 0.0), x, st_isnan(x));
 }
 fn st_sigmoid(x: f32) -> f32 {
-  if (st_isnan(x)) { return x; }
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
-  return e / (1.0 + e);
+  // exp(-|x|) is in (0, 1]: no overflow on either side.
+  let e = exp(-abs(x));
+  let r = 1.0 / (1.0 + e);
+  return select(select(e * r, r, x >= 0.0), x, st_isnan(x));
 }
 `,
   },

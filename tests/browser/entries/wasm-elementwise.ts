@@ -57,10 +57,14 @@ export function sampleBits(out: Float32Array): number[] {
   return bits;
 }
 
-export default async function main(input?: { threads?: number[] }): Promise<WasmChainResult> {
-  const c = await compute(input?.threads);
+/** The JSON the browser sends back (also built in Node from its own compute(), for comparison). */
+export async function toJson(c: { kernels: KernelRow[]; runs: ChainRun[] }): Promise<WasmChainResult> {
   return {
     kernels: c.kernels,
     runs: await Promise.all(c.runs.map(async (r) => ({ threads: r.threads, pool: r.pool, sha256: await sha256(r.out), sampleBits: sampleBits(r.out) }))),
   };
+}
+
+export default async function main(input?: { threads?: number[] }): Promise<WasmChainResult> {
+  return toJson(await compute(input?.threads));
 }

@@ -126,8 +126,8 @@ export interface WasmMlpResult {
   readonly softmax: readonly JsonRun[];
 }
 
-export default async function main(input?: { threads?: number[]; repeats?: number }): Promise<WasmMlpResult> {
-  const c = await compute(input?.threads, input?.repeats);
+/** The JSON the browser sends back (also built in Node from its own compute(), for comparison). */
+export async function toJson(c: Computed): Promise<WasmMlpResult> {
   const json = async (r: Run, withHex: boolean): Promise<JsonRun> => ({
     threads: r.threads,
     pool: r.pool,
@@ -142,4 +142,8 @@ export default async function main(input?: { threads?: number[]; repeats?: numbe
     mlp: await Promise.all(c.mlp.map((r) => json(r, true))),
     softmax: await Promise.all(c.softmax.map((r) => json(r, false))),
   };
+}
+
+export default async function main(input?: { threads?: number[]; repeats?: number }): Promise<WasmMlpResult> {
+  return toJson(await compute(input?.threads, input?.repeats));
 }

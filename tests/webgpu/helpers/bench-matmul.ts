@@ -5,7 +5,7 @@
  * one output row against a float64 dot product (max relative error).
  */
 import { generateWgsl } from "../../../src/exec/webgpu/codegen.js";
-import { genMatmul, MATMUL_CONFIGS } from "../../../src/exec/webgpu/codegen-matmul.js";
+import { genMatmul, MATMUL_CONFIGS, type MatmulConfig } from "../../../src/exec/webgpu/codegen-matmul.js";
 import { deviceLimits, gpuName, hasGpu, runKernel, timeKernel } from "./gpu.js";
 import { host, input, randomData, SpecBuilder, t } from "./specs.js";
 
@@ -14,6 +14,11 @@ if (!hasGpu) {
   process.exit(1);
 }
 const limits = deviceLimits();
+/** Candidate tilings that only the sweep tries (to decide whether one should replace a default). */
+const EXTRA: Record<string, MatmulConfig> = {
+  "large-k16": { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
+  "128x64": { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 },
+};
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 console.log(`device: ${gpuName()}`);
 for (const n of sizes.length ? sizes : [512, 1024, 2048, 4096]) {
@@ -21,7 +26,8 @@ for (const n of sizes.length ? sizes : [512, 1024, 2048, 4096]) {
   const spec = sb.build("matmul", [sb.add("matmul", [input(0), input(1)])]);
   const data = [randomData("float32", n * n, 1, { finite: true, scale: 1 }), randomData("float32", n * n, 2, { finite: true, scale: 1 })];
   const inputs = data.map((d, k) => host(spec.inputs[k]!, d));
-  const kernels = [["auto", generateWgsl(spec, limits)], ...Object.entries(MATMUL_CONFIGS).map(([name, cfg]) => [name, { key: "", hash: "", ...genMatmul(spec, limits, "bench", cfg) }] as const)] as const;
+  const configs: [string, MatmulConfig][] = [...Object.entries(MATMUL_CONFIGS), ...Object.entries(EXTRA)];
+  const kernels = [["auto", generateWgsl(spec, limits)], ...configs.map(([name, cfg]) => [name, { key: "", hash: "", ...genMatmul(spec, limits, "bench", cfg) }] as const)] as const;
   for (const [name, kernel] of kernels) {
     const ms = await timeKernel(kernel, inputs, spec.outputs, 5);
     const [c] = await runKernel(kernel, inputs, spec.outputs);
@@ -36,7 +42,7 @@ for (const n of sizes.length ? sizes : [512, 1024, 2048, 4096]) {
       }
       err = Math.max(err, Math.abs(c![row * n + j]! - s) / a);
     }
-    console.log(`matmul ${n}: ${name.padEnd(6)} ${ms.toFixed(2).padStart(9)} ms ${((2 * n ** 3) / ms / 1e6).toFixed(1).padStart(9)} GFLOP/s  max err/sum|ab| ${err.toExponential(1)}`);
+    console.log(`matmul ${n}: ${name.padEnd(9)} ${ms.toFixed(2).padStart(9)} ms ${((2 * n ** 3) / ms / 1e6).toFixed(1).padStart(9)} GFLOP/s  max err/sum|ab| ${err.toExponential(1)}`);
   }
 }
 process.exit(0);

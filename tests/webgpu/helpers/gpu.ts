@@ -223,23 +223,30 @@ export async function runKernel(kernel: WgslKernel, inputs: readonly HostBuffer[
 }
 
 /**
- * Median milliseconds per run of `kernel` over `reps` timed runs (after one warm-up), measured
- * from submit to onSubmittedWorkDone; buffers stay on the GPU between runs.
+ * Median milliseconds per run of `kernel` over `reps` timed samples, buffers staying on the GPU.
+ * A sample records `inner` runs in one command buffer and waits for onSubmittedWorkDone, with
+ * `inner` chosen so a sample takes about 20 ms: a single short run would mostly time the submit
+ * and the wait. Warm-up runs first for at least 100 ms (at least two runs): a GPU that was idle
+ * (the host generating data between sizes) clocks down, and a lone warm-up run does not bring
+ * it back, which is what made the 4096 tile sweep report a quarter of the real throughput.
  */
 export async function timeKernel(kernel: WgslKernel, inputs: readonly HostBuffer[], outputs: readonly TensorType[], reps: number): Promise<number> {
   const device = need();
   const prep = await prepare(kernel, inputs, outputs);
-  const once = async (): Promise<number> => {
+  const sample = async (inner: number): Promise<number> => {
     const enc = device.createCommandEncoder();
-    prep.encode(enc);
+    for (let r = 0; r < inner; r++) prep.encode(enc);
     const t0 = performance.now();
     device.queue.submit([enc.finish()]);
     await device.queue.onSubmittedWorkDone();
-    return performance.now() - t0;
+    return (performance.now() - t0) / inner;
   };
-  await once();
+  let one = await sample(1);
+  const warm = performance.now();
+  for (let i = 0; i < 50 && (i < 1 || performance.now() - warm < 100); i++) one = Math.min(one, await sample(1));
+  const inner = Math.max(1, Math.min(256, Math.round(20 / Math.max(one, 1e-3))));
   const times: number[] = [];
-  for (let i = 0; i < reps; i++) times.push(await once());
+  for (let i = 0; i < reps; i++) times.push(await sample(inner));
   prep.destroy();
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)]!;
