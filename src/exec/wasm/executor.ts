@@ -74,7 +74,7 @@ export function allocateInWasm(rt: WasmRuntime, type: TensorType, owner: object)
  * the finalizers, which a long synchronous loop never lets happen: past the budget, new tensors
  * go to the JavaScript heap (and their kernels copy), so memory stays bounded either way.
  */
-const RESIDENT_BUDGET = 256 * 1024 * 1024;
+const RESIDENT_BUDGET = 128 * 1024 * 1024;
 /** Smaller arrays stay on the JavaScript heap: copying them costs less than a block does. */
 const RESIDENT_MIN_BYTES = 16 * 1024;
 let residentBytes = 0;

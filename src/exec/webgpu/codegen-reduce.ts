@@ -93,6 +93,25 @@ function tree(r: WReducer, wg: number, pad: string): string {
 
 type Scheme = "serial" | "workgroup" | "two-pass";
 
+/**
+ * Whether rows can be read in quads: the reduction is over the innermost collapsed dim alone, R
+ * is a multiple of 4, and each array either advances along it with stride 1 (then its kept
+ * strides are multiples of 4 and it is bound as vec4) or does not move (stride 0, bound as
+ * scalars). Per array, whether it is vec4; undefined when the form does not apply.
+ */
+function vectorRows(dims: readonly number[], strides: readonly (readonly number[])[], tags: readonly boolean[], R: number): boolean[] | undefined {
+  const last = dims.length - 1;
+  if (last < 0 || R % 4 !== 0 || !tags[last] || tags.filter((t) => t).length !== 1) return undefined;
+  const vec: boolean[] = [];
+  for (const s of strides) {
+    const t = s[last]!;
+    if (t !== 0 && t !== 1) return undefined;
+    if (t === 1 && s.some((x, d) => d !== last && x % 4 !== 0)) return undefined;
+    vec.push(t === 1);
+  }
+  return vec.some((v) => v) ? vec : undefined;
+}
+
 export function genReduce(spec: KernelSpec, limits: WgslLimits, where: string): { passes: WgslPass[]; scratch: number[] } {
   const last = spec.nodes.length - 1;
   const red = spec.nodes[last]!;
@@ -187,6 +206,41 @@ export function genReduce(spec: KernelSpec, limits: WgslLimits, where: string): 
 
   if (scheme === "workgroup") {
     const g = grid(K, limits.maxComputeWorkgroupsPerDimension, where);
+    const vec = vectorRows(c.dims, c.strides, c.tags, R);
+    if (vec && extras.every((_, o) => vec[inputs.length + o])) {
+      // Rows of whole quads: each invocation takes 4 consecutive elements per step (vec4 loads and
+      // extra stores for arrays that advance along the row; one scalar load for arrays that do not).
+      const kc = coords("k", keptDims, "kc", "  ");
+      let body = `  let k = ${groupIndex(g)};\n  if (k >= ${K}u) { return; }\n${kc.lines}`;
+      for (let a = 0; a < arrays; a++) {
+        const ks = keptStrides(a).map((x) => (vec[a] ? x / 4 : x));
+        body += `  let base${a} = ${offsetExpr(kc.names, ks)};\n`;
+      }
+      body += accDecl("  ");
+      body += `  for (var r = lid; r < ${R / 4}u; r += ${wg}u) {\n`;
+      inputs.forEach((k, a) => (body += `    let x${k} = in${k}[${vec[a] ? "base" + a + " + r" : "base" + a}];\n`));
+      for (let l = 0; l < 4; l++) {
+        const args = inputs.map((k, a) => (vec[a] ? `x${k}.${"xyzw"[l]}` : `x${k}`)).join(", ");
+        body += `    let e${l} = st_elem(${args});\n`;
+      }
+      extras.forEach((e, o) => {
+        const T = storageType(spec.outputs[o]!.dtype);
+        body += `    out${o}[base${inputs.length + o} + r] = vec4<${T}>(e0.y${o}, e1.y${o}, e2.y${o}, e3.y${o});\n`;
+      });
+      for (let l = 0; l < 4; l++) body += update(r, `e${l}.s`, "    ");
+      body += `  }\n${tree(r, wg, "  ")}  if (lid == 0u) { out${ro}[k] = ${r.final("red[0]")}; }\n`;
+      // The element function: the body from the inputs to the reduced value and the extra yields.
+      const params = inputs.map((k) => `x${k}: ${storageType(spec.inputs[k]!.dtype)}`).join(", ");
+      const fields = [`s: ${inT}`, ...extras.map((_, o) => `y${o}: ${storageType(spec.outputs[o]!.dtype)}`)].join(", ");
+      const elemFn =
+        `struct St_elem { ${fields} }\nfn st_elem(${params}) -> St_elem {\n${nodeLines(spec, nodes, h, "  ", where)}` +
+        `  return St_elem(${[valueName(src), ...extras.map(valueName)].join(", ")});\n}\n`;
+      const vdecls = [...decls, outDecl].map((d, a) => (a < arrays && vec[a] ? { ...d, type: `vec4<${d.type}>` } : d));
+      const code =
+        note.replace("(workgroup)", "(workgroup, vec4)") +
+        declareBindings(vdecls) + `var<workgroup> red: array<${r.acc}, ${wg}>;\n` + h.code() + elemFn + entry(wg) + body + "}\n";
+      return { passes: [{ code, entryPoint: "main", workgroups: g, bindings: [...bindings, outBinding] }], scratch: [] };
+    }
     let body = `  let k = ${groupIndex(g)};\n  if (k >= ${K}u) { return; }\n${bases("k", "  ")}${accDecl("  ")}`;
     body += `  for (var r = lid; r < ${R}u; r += ${wg}u) {\n${element("r", "    ")}  }\n${tree(r, wg, "  ")}  if (lid == 0u) { out${ro}[k] = ${r.final("red[0]")}; }\n`;
     const code = note + header([outDecl], true, wg) + entry(wg) + body + "}\n";

@@ -56,6 +56,12 @@ export interface PreparedKernel {
   readonly kernel: WgslKernel;
   readonly pipelines: readonly GPUComputePipeline[];
   readonly ctx: WorkContext;
+  /**
+   * Per pass, the last bind group made and the buffers and sizes it binds: a compiled function
+   * called on the same tensors (slots, constants, and pooled results that come back to the same
+   * buffer) reuses it instead of creating one per dispatch.
+   */
+  readonly lastGroups: ({ buffers: GPUBuffer[]; sizes: number[]; group: GPUBindGroup } | undefined)[];
 }
 
 /**
@@ -73,7 +79,7 @@ function bindingKinds(pass: WgslPass): ("read" | "write")[] {
 export function prepare(rt: WebGPURuntime, kernel: WgslKernel, op: string): PreparedKernel {
   const ctx: WorkContext = { op, kernel: kernel.hash };
   const pipelines = kernel.passes.map((pass, i) => rt.pipeline(`${kernel.key}#${i}`, pass.code, pass.entryPoint, bindingKinds(pass), ctx));
-  return { kernel, pipelines, ctx };
+  return { kernel, pipelines, ctx, lastGroups: kernel.passes.map(() => undefined) };
 }
 
 /** Scratch buffers for a kernel (the caller releases them once the work is submitted, or keeps them). */
@@ -94,16 +100,22 @@ export function encode(rt: WebGPURuntime, pass: GPUComputePassEncoder, k: Prepar
       if (!s) throw new DeviceError(`webgpu: kernel ${k.kernel.hash} binds ${b.kind} ${b.index}, which ${k.ctx.op} does not have`);
       return s;
     };
-    const group = rt.device.createBindGroup({
-      label: label(k.ctx),
-      layout: k.pipelines[i]!.getBindGroupLayout(0),
-      entries: p.bindings.map((b, binding) => {
-        const s = pick(b);
-        // Whole 16-byte quads: vec4 kernels read (never write) the padding of a partial last quad;
-        // pool buffers are at least 256 bytes and multiples of 16, so the rounded size fits.
-        return { binding, resource: { buffer: s.buffer, offset: 0, size: Math.min(s.buffer.size, Math.ceil(s.bytes / 16) * 16) } };
-      }),
-    });
+    const storages = p.bindings.map(pick);
+    const buffers = storages.map((s) => s.buffer);
+    // Whole 16-byte quads: vec4 kernels read (never write) the padding of a partial last quad;
+    // pool buffers are at least 256 bytes and multiples of 16, so the rounded size fits.
+    const sizes = storages.map((s) => Math.min(s.buffer.size, Math.ceil(s.bytes / 16) * 16));
+    const last = k.lastGroups[i];
+    let group: GPUBindGroup;
+    if (last && last.buffers.every((b, j) => b === buffers[j]) && last.sizes.every((n, j) => n === sizes[j])) group = last.group;
+    else {
+      group = rt.device.createBindGroup({
+        label: label(k.ctx),
+        layout: k.pipelines[i]!.getBindGroupLayout(0),
+        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer, offset: 0, size: sizes[binding]! } })),
+      });
+      k.lastGroups[i] = { buffers, sizes, group };
+    }
     pass.setPipeline(k.pipelines[i]!);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
