@@ -242,6 +242,7 @@ function emitTile(mb: ModuleBuilder, p: GemmProblem, t: GemmTuning, mr: number, 
   const epi = p.epilogue;
   const nInputs = epi?.inputs.length ?? 0;
   const params: ValType[] = new Array<ValType>(6 + nInputs).fill("i32");
+  const epiFn = epi ? emitEpilogueTile(mb, p, epi, mr, nv) : -1;
   return mb.func(undefined, params, [], (f) => {
     const [pa, pb, pc, kc, load, final] = [0, 1, 2, 3, 4, 5];
     const nvec = nv > 4 ? 2 : 1;
@@ -341,12 +342,37 @@ function emitTile(mb: ModuleBuilder, p: GemmProblem, t: GemmTuning, mr: number, 
     loopWhile(endMain, U);
     if (U > 1) loopWhile(end, 1);
 
-    if (epi) {
+    for (let r = 0; r < mr; r++) for (let v = 0; v < nvec; v++) storePartial(f, pc, r * rowC + 16 * v, acc[r]![v]!, lanes(v));
+    if (epiFn >= 0) {
+      // The epilogue lives in its own function: inline, its locals raised register pressure in
+      // this function and TurboFan spilled accumulators in the k loop (measured: twice as slow).
       f.localGet(final);
       f.if();
-      emitEpilogue(f, epi, acc, mr, nvec, lanes, 6);
+      f.localGet(pc);
+      for (let x = 0; x < nInputs; x++) f.localGet(6 + x);
+      f.call(epiFn);
       f.end();
     }
+  });
+}
+
+/** `epilogue(pc, e_0 .. e_x)`: applies the epilogue to an mr x nv tile of C in place. */
+function emitEpilogueTile(mb: ModuleBuilder, p: GemmProblem, epi: Epilogue, mr: number, nv: number): number {
+  const params: ValType[] = new Array<ValType>(1 + epi.inputs.length).fill("i32");
+  return mb.func(undefined, params, [], (f) => {
+    const pc = 0;
+    const nvec = nv > 4 ? 2 : 1;
+    const lanes = (v: number): number => Math.min(4, nv - 4 * v);
+    const rowC = 4 * p.n;
+    const acc: number[][] = [];
+    for (let r = 0; r < mr; r++) acc.push(Array.from({ length: nvec }, () => f.local("v128")));
+    for (let r = 0; r < mr; r++) {
+      for (let v = 0; v < nvec; v++) {
+        loadPartial(f, pc, r * rowC + 16 * v, lanes(v));
+        f.localSet(acc[r]![v]!);
+      }
+    }
+    emitEpilogue(f, epi, acc, mr, nvec, lanes, 1);
     for (let r = 0; r < mr; r++) for (let v = 0; v < nvec; v++) storePartial(f, pc, r * rowC + 16 * v, acc[r]![v]!, lanes(v));
   });
 }
