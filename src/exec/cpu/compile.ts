@@ -24,7 +24,7 @@ import { regionEvaluator } from "../../ir/ops/control.js";
 import { clearKernelCache as clearJsKernelCache, type CompiledKernel, compileKernel, isGeneratedReduction, type KernelSpec, type Ref, type SpecNode } from "./codegen-fused.js";
 import "./kernels/index.js";
 import { type MemoryPlan, type PlanOptions, type PlanOutput, type PlanStep, planMemory, slotViews } from "./memory-plan.js";
-import { allocateTensorData } from "../wasm/executor.js";
+import { allocateTensorData, markMutable } from "../wasm/executor.js";
 import { clearWasmPlanCache, stageConstant, type WasmMode, wasmKernelFor, wasmOpKernelFor, wasmSlotAllocator } from "../wasm/compile-hooks.js";
 
 export { kernelCacheStats } from "./codegen-fused.js";
@@ -115,7 +115,10 @@ export function compile(graph: Graph, options: CompileOptions = {}): Executable 
   const wasmReads = new Set(resolved.flatMap((r) => (r.kind === "generated" && r.wasm ? r.inputs : [])));
   const slotAllocator = wasmReads.size > 0 ? wasmSlotAllocator(owner) : undefined;
   for (const c of graph.constants) base[slotOf.get(c.name)!] = slotAllocator && wasmReads.has(c.name) ? stageConstant(c.data, c.type, owner) : c.data;
-  for (const [name, view] of slotViews(plan, slotAllocator)) base[slotOf.get(name)!] = view;
+  for (const [name, view] of slotViews(plan, slotAllocator)) {
+    markMutable(view);
+    base[slotOf.get(name)!] = view;
+  }
   const fresh = new Set<string>();
   for (const v of plan.values) {
     if (v.placement.kind === "empty") base[slotOf.get(v.name)!] = allocate(v.type.dtype, 0);

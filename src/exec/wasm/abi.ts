@@ -22,6 +22,12 @@ export interface WasmPhase {
   readonly items: number;
   /** Items per chunk (>= 1); the unit of work a thread claims. */
   readonly grain: number;
+  /**
+   * The phase reads only input `reuseWhileSame` and writes only scratch (a matmul packing its
+   * right operand): the executor may keep the kernel's scratch and skip the phase while that input
+   * is the same immutable array as on the previous run (weights packed once, not every call).
+   */
+  readonly reuseWhileSame?: number;
 }
 
 export interface WasmKernelPlan {

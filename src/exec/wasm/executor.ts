@@ -185,11 +185,15 @@ export function wasmKernelFn(plan: WasmKernelPlan, inputs: readonly TensorType[]
   const stagingNeed = argsBytes + pad16(plan.scratchBytes) + sizes.reduce((a, b) => a + b, 0);
   const ptrs = new Int32Array(nIn + nOut);
   const copyOut: boolean[] = new Array<boolean>(nOut).fill(false);
+  // A phase that may be skipped needs scratch that survives between runs: this kernel's own.
+  const reusable = plan.scratchBytes > 0 && phases.some((p) => p.reuseWhileSame !== undefined && p.reuseWhileSame < nIn);
+  const ownScratch = reusable ? rt.alloc(pad16(plan.scratchBytes)) : 0;
+  const lastInput: (WeakRef<TypedArray> | undefined)[] = phases.map(() => undefined);
 
-  return (env, slots) => {
+  const fn: WasmKernelFn = (env, slots) => {
     const base = staging(rt, stagingNeed);
     let next = base + argsBytes;
-    const scratch = next;
+    const scratch = reusable ? ownScratch : next;
     next += pad16(plan.scratchBytes);
     for (let k = 0; k < nIn + nOut; k++) {
       const a = env[slots[k]!]!;
@@ -212,6 +216,13 @@ export function wasmKernelFn(plan: WasmKernelPlan, inputs: readonly TensorType[]
     if (plan.scratchBytes > 0) words32[at + nIn + nOut] = scratch;
     for (let p = 0; p < phases.length; p++) {
       const phase = phases[p]!;
+      const k = phase.reuseWhileSame;
+      if (reusable && k !== undefined && k < nIn) {
+        const a = env[slots[k]!]!;
+        if (mutableArrays.has(a)) lastInput[p] = undefined;
+        else if (lastInput[p]?.deref() === a) continue;
+        else lastInput[p] = new WeakRef(a);
+      }
       parallelFor(kernels[p]!, base, phase.items, phase.grain);
     }
     for (let o = 0; o < nOut; o++) {
@@ -221,4 +232,17 @@ export function wasmKernelFn(plan: WasmKernelPlan, inputs: readonly TensorType[]
       if (len > 0) new Uint8Array(a.buffer, a.byteOffset, len).set(rt.u8().subarray(ptrs[nIn + o]!, ptrs[nIn + o]! + len));
     }
   };
+  if (ownScratch !== 0) freeWith(fn, ownScratch);
+  return fn;
+}
+
+/**
+ * Arrays whose contents change between runs although the object stays the same (an executable's
+ * slots): a phase reading one is never skipped. Every other array a kernel sees is a tensor's
+ * immutable data, a constant, or a fresh result.
+ */
+const mutableArrays = new WeakSet<TypedArray>();
+
+export function markMutable(a: TypedArray): void {
+  mutableArrays.add(a);
 }

@@ -746,7 +746,7 @@ export function emitGemm(mb: ModuleBuilder, p: GemmProblem, tuning: GemmTuning =
   let pack: WasmPhase | undefined;
   if (p.k > 0) {
     emitPack(mb, p, `${prefix}pack`);
-    pack = { entry: `${prefix}pack`, items: distinctB(p) * Math.ceil(p.n / NR), grain: Math.max(1, Math.ceil(16384 / (p.k * NR))) };
+    pack = { entry: `${prefix}pack`, items: distinctB(p) * Math.ceil(p.n / NR), grain: Math.max(1, Math.ceil(16384 / (p.k * NR))), reuseWhileSame: p.bSlot };
   }
   const run = emitRun(mb, p, tuning);
   const tiles = count * Math.ceil(p.m / tuning.mr);
