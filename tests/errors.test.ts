@@ -1,7 +1,7 @@
 /** Every code documented in docs/errors.md is triggered here, with its class and code checked. */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import * as st from "../src/index.js";
 import { parse } from "../src/ir/parse.js";
 import { verify } from "../src/ir/verify.js";
@@ -85,7 +85,7 @@ const TRIGGERS: Record<string, Trigger[]> = {
 };
 
 /** Codes that are warnings, not thrown errors; each is checked by its own test below. */
-const WARNINGS = ["ST007"];
+const WARNINGS = ["ST007", "ST103"];
 /** Codes only the static linter reports; each is checked against its corpus folder below. */
 const LINT_ONLY = ["ST005", "ST006", "ST101", "ST102"];
 
@@ -117,6 +117,26 @@ describe("documented error codes", () => {
       st.setWarningHandler(undefined);
     }
     expect(seen.map((w) => w.code)).toEqual(["ST007"]);
+  });
+
+  it("ST103 is emitted once when the CPU backend cannot run at full speed (here: a bad SYMTENSOR_THREADS)", async () => {
+    const saved = process.env["SYMTENSOR_THREADS"];
+    process.env["SYMTENSOR_THREADS"] = "many";
+    vi.resetModules();
+    try {
+      const warnings = await import("../src/ir/warnings.js");
+      const seen: st.SymtensorWarning[] = [];
+      warnings.setWarningHandler((w) => seen.push(w));
+      const runtime = await import("../src/exec/wasm/runtime.js");
+      runtime.getWasmRuntime();
+      runtime.getWasmRuntime();
+      expect(seen.map((w) => w.code)).toEqual(["ST103"]);
+      expect(seen[0]!.message).toMatch(/SYMTENSOR_THREADS/);
+    } finally {
+      if (saved === undefined) delete process.env["SYMTENSOR_THREADS"];
+      else process.env["SYMTENSOR_THREADS"] = saved;
+      vi.resetModules();
+    }
   });
 
   for (const [code, triggers] of Object.entries(TRIGGERS)) {

@@ -7,6 +7,7 @@
  */
 
 import { ValueError } from "../../ir/errors.js";
+import { emitWarning } from "../../ir/warnings.js";
 import type { MemoryImport } from "./emit.js";
 import { HeapAllocator, PAGE_BYTES, type HeapStats } from "./runtime-alloc.js";
 import { detectFeatures, type Features } from "./runtime-features.js";
@@ -129,12 +130,18 @@ export function getWasmRuntime(): WasmRuntime | undefined {
   if (probed) return runtime;
   probed = true;
   const f = detectFeatures();
-  if (f.disabledByEnv || !f.simd) return undefined;
-  try {
-    runtime = new Runtime(threadsPossible(f));
-  } catch (e) {
-    // E.g. the engine refuses to reserve 2 GiB of address space for the memory.
-    runtimeReason = `the WebAssembly memory could not be created: ${e instanceof Error ? e.message : String(e)}`;
+  if (!f.disabledByEnv && f.simd) {
+    try {
+      runtime = new Runtime(threadsPossible(f));
+    } catch (e) {
+      // E.g. the engine refuses to reserve 2 GiB of address space for the memory.
+      runtimeReason = `the WebAssembly memory could not be created: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  // Say once why the CPU runs slower than it could (not when the user turned the kernels off).
+  const { reason, kernels, threads } = backendInfo().cpu;
+  if (reason !== undefined && !f.disabledByEnv) {
+    emitWarning("ST103", `the CPU backend runs ${kernels === "js" ? "JavaScript kernels (no WebAssembly SIMD)" : `WebAssembly SIMD kernels on ${threads} thread${threads === 1 ? "" : "s"}`}: ${reason}. backendInfo() reports this too.`);
   }
   return runtime;
 }
