@@ -80,6 +80,21 @@ describe.skipIf(!hasGpu)("webgpu library-op codegen", () => {
     await check("conv2d", [t("int32", [1, 5, 5, 2]), t("int32", [2, 2, 2, 3])], { strides: [1, 1], dilations: [1, 1], padding: "same" });
   });
 
+  it("conv2d as an implicit GEMM (large float convolutions): strides, dilations, padding, HWC input", async () => {
+    const x = t("float32", [2, 24, 18, 6]);
+    const f = t("float32", [3, 3, 6, 16]);
+    for (const attrs of [
+      { strides: [1, 1], dilations: [1, 1], padding: "same" },
+      { strides: [2, 1], dilations: [1, 2], padding: "valid" },
+      { strides: [1, 2], dilations: [2, 1], padding: [[2, 0], [1, 3]] },
+    ]) {
+      const out = cpuOp("conv2d", [x, f].map((ty, k) => host(ty, randomData(ty.dtype, size(ty.shape), k))), attrs).types;
+      expect(generateOpWgsl(getOp("conv2d"), [x, f], attrs, out, limits!)!.passes[0]!.code).toContain("implicit GEMM");
+      await check("conv2d", [x, f], attrs, LOOSE);
+    }
+    await check("conv2d", [t("float32", [33, 31, 5]), t("float32", [2, 2, 5, 40])], { strides: [1, 1], dilations: [1, 1], padding: "valid" }, LOOSE);
+  });
+
   it("maxPool2d and avgPool2d", async () => {
     for (const attrs of [
       { windowShape: [2, 2], strides: [2, 2], padding: "valid" },

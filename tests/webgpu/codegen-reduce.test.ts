@@ -98,6 +98,19 @@ describe.skipIf(!hasGpu)("webgpu reduction codegen", () => {
     }
   });
 
+  it("reads rows in quads for every reducer and dtype (one workgroup per row)", async () => {
+    for (const d of ["float32", "int32", "uint8", "bool"] as DType[]) {
+      const shape = [260, 1000];
+      const data = [randomData(d, size(shape), 12, { finite: true })];
+      for (const op of ["reduceSum", "reduceProd", "reduceMax", "reduceMin", "reduceAny", "reduceAll", "reduceMean"]) {
+        if (d === "float32" && op === "reduceProd") continue; // products of random floats overflow; covered near 1 above
+        const spec = reduceSpec(op, d, shape, [1]);
+        expect(generateWgsl(spec, limits!).passes[0]!.code).toContain("(workgroup, vec4)");
+        await check(spec, data);
+      }
+    }
+  });
+
   it("keepDims, empty reduced axes and empty outputs", async () => {
     await check(reduceSpec("reduceSum", "float32", [3, 4, 5], [1], true), [randomData("float32", 60, 1, { finite: true })]);
     for (const op of ["reduceSum", "reduceProd", "reduceMean", "reduceAny", "reduceAll"]) {
@@ -108,13 +121,16 @@ describe.skipIf(!hasGpu)("webgpu reduction codegen", () => {
 
   it("fuses a producer body and writes extra yields (softmax numerator)", async () => {
     // e = exp(x - m) stored for every element, and sum(e) over the last axis.
-    for (const shape of [[8, 33], [2, 100000], [5000, 9]]) {
+    // [300,128] and [260,1024]: one workgroup per row reading quads; [300,130]: rows not whole quads.
+    for (const shape of [[8, 33], [2, 100000], [5000, 9], [300, 128], [260, 1024], [300, 130]]) {
       const b = new SpecBuilder([t("float32", shape), t("float32", [shape[0]!, 1])]);
       const e = b.add("exp", [b.add("sub", [input(0), input(1)])]);
       const spec = b.build("reduce", [e, b.add("reduceSum", [e], { axes: [1], keepDims: false })]);
       const data = [randomData("float32", size(shape), 2, { finite: true }), randomData("float32", shape[0]!, 3, { finite: true })];
       const want = cpuSpec(spec, data);
-      const got = await runKernel(generateWgsl(spec, limits!), data.map((d, k) => host(spec.inputs[k]!, d)), spec.outputs);
+      const kernel = generateWgsl(spec, limits!);
+      if (shape[1]! % 4 === 0 && shape[0]! >= 256) expect(kernel.passes[0]!.code).toContain("(workgroup, vec4)");
+      const got = await runKernel(kernel, data.map((d, k) => host(spec.inputs[k]!, d)), spec.outputs);
       expect(mismatch(got[0]!, want[0]!, spec.outputs[0]!, { rtol: 1e-5, atol: 1e-30 })).toBeUndefined();
       // exp values are positive: the sum's relative error is bounded directly.
       expect(mismatch(got[1]!, want[1]!, spec.outputs[1]!, { rtol: 2e-5, atol: 1e-30 })).toBeUndefined();

@@ -62,7 +62,18 @@ export function chooseConfig(m: number, n: number, batch: number, limits: WgslLi
 
 const ZERO: Record<WgslScalar, string> = { f32: "0.0", i32: "0i", u32: "0u" };
 
-export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, config?: MatmulConfig): { passes: WgslPass[]; scratch: number[] } {
+/**
+ * An A operand read through an address function instead of a row-major matrix (implicit GEMM):
+ * `code` defines WGSL function(s) over the binding `A` (a scalar array of the storage type), and
+ * `element(m, k)` is the expression for A[m][k] (zero outside the matrix included).
+ */
+export interface ImplicitA {
+  readonly code: string;
+  readonly element: (m: string, k: string) => string;
+  readonly label: string;
+}
+
+export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, config?: MatmulConfig, implicitA?: ImplicitA): { passes: WgslPass[]; scratch: number[] } {
   const mm = spec.nodes[0]!;
   const ra = mm.operands[0] as { input: number };
   const rb = mm.operands[1] as { input: number };
@@ -86,7 +97,7 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
   if (quadsA % threads !== 0 || quadsB % threads !== 0 || TM % 4 !== 0 || TN % 4 !== 0) throw new Error(`matmul config ${JSON.stringify(cfg)} is inconsistent`);
   const T = storageType(mm.type.dtype);
   const V = `vec4<${T}>`;
-  const vecA = K % 4 === 0;
+  const vecA = K % 4 === 0 && !implicitA;
   const vecB = N % 4 === 0;
   const AP = BM + 4; // padded row length of the transposed A tile
   // Every tile is whole (and every global load a vec4): no bounds checks anywhere.
@@ -189,7 +200,9 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
     for (let q = 0; q < qa; q++) {
       const idx = `(lid + ${q * threads}u)`;
       s += `${p}{\n${p}  let row = ${idx} / ${kq}u;\n${p}  let kk = k0 + (${idx} % ${kq}u) * 4u;\n${p}  let gm = m0 + row;\n`;
-      if (exact) {
+      if (implicitA) {
+        s += `${p}  ra${q} = ${V}(${[0, 1, 2, 3].map((j) => implicitA.element("gm", j === 0 ? "kk" : `kk + ${j}u`)).join(", ")});\n`;
+      } else if (exact) {
         s += `${p}  ra${q} = A[(aBase + gm * ${K}u + kk) / 4u];\n`;
       } else if (vecA) {
         s += `${p}  if (gm < ${M}u && kk < ${K}u) { ra${q} = A[(aBase + gm * ${K}u + kk) / 4u]; } else { ra${q} = ${V}(${ZERO[T]}); }\n`;
@@ -277,8 +290,8 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
   const bufs = double ? 2 : 1;
   const shared = `var<workgroup> As: array<${V}, ${bufs * SA}>;\nvar<workgroup> Bs: array<${V}, ${bufs * SB}>;\n`;
   const code =
-    `// matmul [${M}x${K}] x [${K}x${N}], batch [${batch.join(",")}], tile ${BM}x${BN}x${BK}, ${TM}x${TN} per thread${double ? ", double-buffered" : ""}${exact ? ", whole tiles" : ""}\n` +
-    `${declareBindings(decls)}${shared}${h.code()}${epi}` +
+    `// ${implicitA ? implicitA.label + " as " : ""}matmul [${M}x${K}] x [${K}x${N}], batch [${batch.join(",")}], tile ${BM}x${BN}x${BK}, ${TM}x${TN} per thread${double ? ", double-buffered" : ""}${exact ? ", whole tiles" : ""}\n` +
+    `${declareBindings(decls)}${shared}${h.code()}${tiles > 0 && implicitA ? implicitA.code : ""}${epi}` +
     `@compute @workgroup_size(${threads})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {\n  let z = wid.z;\n${main}}\n`;
   return { passes: [{ code, entryPoint: "main", workgroups: [cdiv(N, BN), cdiv(M, BM), count], bindings }], scratch: [] };
 }

@@ -10,12 +10,14 @@
  * float accumulations (cumsum, conv2d, avgPool2d, logSumExp) are in f32.
  */
 import { convGeometry, poolGeometry, type WindowGeometry } from "../../ir/ops/linalg.js";
-import type { Attrs, OpDef } from "../../ir/registry.js";
+import { type Attrs, getOp, type OpDef } from "../../ir/registry.js";
 import { broadcastStrides, sizeOf, stridesOf } from "../../ir/shape.js";
-import type { TensorType } from "../../ir/types.js";
+import { formatType, type TensorType } from "../../ir/types.js";
+import type { KernelSpec } from "../cpu/codegen-fused.js";
 import { collapse } from "../cpu/codegen-loops.js";
 import type { WgslBinding, WgslLimits, WgslPass } from "./codegen.js";
 import { flatWorkgroup } from "./codegen-elementwise.js";
+import { chooseConfig, genMatmul } from "./codegen-matmul.js";
 import { type BindingDecl, cdiv, coords, declareBindings, grid, groupIndex, offsetExpr, storageType } from "./wgsl-common.js";
 import { Helpers } from "./wgsl-scalar.js";
 
@@ -223,6 +225,8 @@ function conv2d(inputs: readonly TensorType[], attrs: Attrs, out: TensorType, li
   const T = storageType(out.dtype);
   const zero = T === "f32" ? "0.0" : T === "i32" ? "0i" : "0u";
   const fin = out.dtype === "uint8" ? "(acc & 255u)" : "acc";
+  // Large float convolutions: implicit GEMM, the tiled matmul kernel reading A through the conv's address function.
+  if (out.dtype === "float32" && g.kh * g.kw * g.c >= 8 && total >= 4096) return implicitGemm(x, f, g, out, limits, where);
   // Direct convolution: each output element sums kh*kw*c products, skipping padded cells.
   const body =
     pixel(g, g.outC) +
@@ -231,6 +235,32 @@ function conv2d(inputs: readonly TensorType[], attrs: Attrs, out: TensorType, li
     `      let xb = ((b * ${g.h}u + u32(iy)) * ${g.w}u + u32(ix)) * ${g.c}u;\n      let fb = (ky * ${g.kw}u + kx) * ${g.c * g.outC}u + ch;\n` +
     `      for (var ci = 0u; ci < ${g.c}u; ci++) { acc += in0[xb + ci] * in1[fb + ci * ${g.outC}u]; }\n    }\n  }\n  out0[i] = ${fin};\n`;
   return { passes: [flatPass([inDecl(0, x), inDecl(1, f), outDecl(0, out)], [IN(0), IN(1), OUT(0)], total, body, limits, where, undefined, "conv2d (direct)")], scratch: [] };
+}
+
+/**
+ * conv2d as one GEMM: out [B*OH*OW, OC] = A [B*OH*OW, KH*KW*C] x F [KH*KW*C, OC], where the HWIO
+ * filter already is F in row-major order, the NHWC output is the product in row-major order, and
+ * A[m][k] (m = (b, oy, ox), k = (ky, kx, ci)) is the input pixel under the window, zero in the
+ * padding: nothing is materialized (no im2col buffer), A's tile loads compute the addresses.
+ */
+function implicitGemm(x: TensorType, f: TensorType, g: WindowGeometry & { readonly outC: number }, out: TensorType, limits: WgslLimits, where: string): Made {
+  const M = g.batch * g.oh * g.ow;
+  const K = g.kh * g.kw * g.c;
+  const N = g.outC;
+  const mm = getOp("matmul");
+  const a: TensorType = { dtype: x.dtype, shape: [M, K] };
+  const b: TensorType = { dtype: f.dtype, shape: [K, N] };
+  const o: TensorType = { dtype: out.dtype, shape: [M, N] };
+  const spec: KernelSpec = { kind: "matmul", inputs: [a, b], nodes: [{ op: mm, operands: [{ input: 0 }, { input: 1 }], attrs: {}, type: o }], yields: [{ node: 0 }], outputs: [o] };
+  const code =
+    `fn st_conv_a(m: u32, k: u32) -> f32 {\n  if (m >= ${M}u || k >= ${K}u) { return 0.0; }\n` +
+    `  let ci = k % ${g.c}u;\n  let kx = (k / ${g.c}u) % ${g.kw}u;\n  let ky = k / ${g.c * g.kw}u;\n` +
+    `  let ox = m % ${g.ow}u;\n  let oy = (m / ${g.ow}u) % ${g.oh}u;\n  let b = m / ${g.ow * g.oh}u;\n` +
+    `  let iy = i32(oy * ${g.sh}u + ky * ${g.dh}u) - ${g.padTop}i;\n  let ix = i32(ox * ${g.sw}u + kx * ${g.dw}u) - ${g.padLeft}i;\n` +
+    `  if (iy < 0i || iy >= ${g.h}i || ix < 0i || ix >= ${g.w}i) { return 0.0; }\n` +
+    `  return A[((b * ${g.h}u + u32(iy)) * ${g.w}u + u32(ix)) * ${g.c}u + ci];\n}\n`;
+  const cfg = chooseConfig(M, N, 1, limits);
+  return genMatmul(spec, limits, where, cfg, { code, element: (m, k) => `st_conv_a(${m}, ${k})`, label: `conv2d ${formatType(x)} * ${formatType(f)} (implicit GEMM)` });
 }
 
 function pool(op: string, x: TensorType, attrs: Attrs, out: TensorType, limits: WgslLimits, where: string): Made {
