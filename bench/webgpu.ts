@@ -45,7 +45,7 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 
 function works(): Work[] {
   const out: Work[] = [];
-  for (const n of quick ? [1 << 16, 1 << 18] : [1 << 20, 1 << 24]) {
+  for (const n of quick ? [1 << 16, 1 << 18] : [1 << 20, 1 << 24, 1 << 26]) {
     const x = uniform(rng(1), n, -4, 4);
     out.push({
       id: `elementwise-${n}`,

@@ -85,13 +85,15 @@ describe.skipIf(!hasGpu)("webgpu matmul codegen", () => {
   it.each(configs)("the %s tiling on whole tiles (no bounds checks), double- and single-buffered", async (_name, cfg) => {
     const [m, k, n] = [2 * cfg.bm, 3 * cfg.bk, 2 * cfg.bn];
     const spec = matmulSpec(t("float32", [2, m, k]), t("float32", [k, n]));
-    const made = genMatmul(spec, limits!, "test", cfg);
+    const made = genMatmul(spec, limits!, "test", { ...cfg, double: true });
     expect(made.passes[0]!.code).toContain("whole tiles");
     expect(made.passes[0]!.code).toContain("double-buffered");
     await check(spec, 40 + cfg.bm, { key: "", hash: "", ...made });
-    // A device whose workgroup memory holds one tile buffer only: two barriers per step instead.
+    // Single-buffered: the default tiling, and what a device whose workgroup memory holds one
+    // tile buffer only gets even when double buffering is asked for.
+    expect(genMatmul(spec, limits!, "test", cfg).passes[0]!.code).not.toContain("double-buffered");
     const one = 4 * cfg.bk * (cfg.bm + 4 + cfg.bn);
-    const single = genMatmul(spec, { ...limits!, maxComputeWorkgroupStorageSize: one }, "test", cfg);
+    const single = genMatmul(spec, { ...limits!, maxComputeWorkgroupStorageSize: one }, "test", { ...cfg, double: true });
     expect(single.passes[0]!.code).not.toContain("double-buffered");
     await check(spec, 50 + cfg.bm, { key: "", hash: "", ...single });
   });

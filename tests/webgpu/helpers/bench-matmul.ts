@@ -17,6 +17,8 @@ const limits = deviceLimits();
 /** Candidate tilings that only the sweep tries (to decide whether one should replace a default). */
 const EXTRA: Record<string, MatmulConfig> = {
   "large-k16": { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
+  "large-db": { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true },
+  "medium-db": { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, double: true },
   "128x64": { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 },
 };
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
