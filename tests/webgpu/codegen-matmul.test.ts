@@ -87,7 +87,10 @@ describe.skipIf(!hasGpu)("webgpu matmul codegen", () => {
     const spec = matmulSpec(t("float32", [2, m, k]), t("float32", [k, n]));
     const made = genMatmul(spec, limits!, "test", { ...cfg, double: true });
     expect(made.passes[0]!.code).toContain("whole tiles");
-    expect(made.passes[0]!.code).toContain("double-buffered");
+    // Double buffering only where two tile buffers fit the device's workgroup memory.
+    const twoFit = 2 * 4 * cfg.bk * (cfg.bm + 4 + cfg.bn) <= limits!.maxComputeWorkgroupStorageSize;
+    if (twoFit) expect(made.passes[0]!.code).toContain("double-buffered");
+    else expect(made.passes[0]!.code).not.toContain("double-buffered");
     await check(spec, 40 + cfg.bm, { key: "", hash: "", ...made });
     // Single-buffered: the default tiling, and what a device whose workgroup memory holds one
     // tile buffer only gets even when double buffering is asked for.

@@ -16,8 +16,9 @@ if (!hasGpu) {
 const limits = deviceLimits();
 /** Candidate tilings that only the sweep tries (to decide whether one should replace a default). */
 const EXTRA: Record<string, MatmulConfig> = {
-  "large-k16": { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
-  "large-db": { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true },
+  "large-k8": { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+  "large-k32": { bm: 128, bn: 128, bk: 32, tm: 8, tn: 8 },
+  "large-db": { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true },
   "medium-db": { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, double: true },
   "128x64": { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 },
 };
@@ -31,7 +32,13 @@ for (const n of sizes.length ? sizes : [512, 1024, 2048, 4096]) {
   const configs: [string, MatmulConfig][] = [...Object.entries(MATMUL_CONFIGS), ...Object.entries(EXTRA)];
   const kernels = [["auto", generateWgsl(spec, limits)], ...configs.map(([name, cfg]) => [name, { key: "", hash: "", ...genMatmul(spec, limits, "bench", cfg) }] as const)] as const;
   for (const [name, kernel] of kernels) {
-    const ms = await timeKernel(kernel, inputs, spec.outputs, 5);
+    let ms: number;
+    try {
+      ms = await timeKernel(kernel, inputs, spec.outputs, 5);
+    } catch (err) {
+      console.log(`matmul ${n}: ${name.padEnd(9)} failed: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+      continue;
+    }
     const [c] = await runKernel(kernel, inputs, spec.outputs);
     let err = 0;
     const row = n >> 1;
