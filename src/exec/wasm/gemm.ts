@@ -775,7 +775,8 @@ export function emitRunPhase(mb: ModuleBuilder, parts: GemmParts, name: string, 
 
 /** Row tiles per chunk: large enough to reuse a packed B slice, small enough to give 2 threads work to share. */
 function runGrain(items: number, t: GemmTuning): number {
-  return Math.max(1, Math.min(t.maxGrain, Math.ceil(items / 8)));
+  // About 32 chunks: enough for two to four threads to balance even when there are few row tiles.
+  return Math.max(1, Math.min(t.maxGrain, Math.ceil(items / 32)));
 }
 
 // ---- matmul plans -----------------------------------------------------------------------------------
