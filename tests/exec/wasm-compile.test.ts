@@ -85,6 +85,37 @@ describe.skipIf(!hasWasm)("the CPU compiler's WebAssembly kernels", () => {
     }
   });
 
+  it("fuses where(cond, matmul, 0) (relu's gradient) into the WebAssembly matmul, with full, row and column masks", () => {
+    const cases: [number, number, number, number[]][] = [
+      [64, 512, 512, [64, 512]],
+      [37, 29, 70, [37, 70]],
+      [70, 40, 62, [70, 1]],
+      [40, 50, 90, [90]],
+    ];
+    for (const [m, k, n, condShape] of cases) {
+      const a = T([m, k], m + k);
+      const w = T([n, k], n);
+      const h = T(condShape, k);
+      const f = st.fn((a: st.Tensor, w: st.Tensor, h: st.Tensor) => st.where(st.greater(h, 0), st.matmul(a, st.transpose(w)), 0));
+      const kernels = f.kernels(a, w, h);
+      expect(kernels.filter((q) => q.op === "fused").map((q) => q.backend), `${m}x${k}x${n}`).toEqual(["wasm"]);
+      const got = f(a, w, h).numpy().data as Float32Array;
+      const [ad, wd, hd] = [a, w, h].map((t) => (t as st.EagerTensor).buffer() as Float32Array);
+      const want = new Float64Array(m * n);
+      const cond = (i: number, j: number): boolean => hd![condShape.length === 1 ? j : condShape[1] === 1 ? i : i * n + j]! > 0;
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0;
+          for (let p = 0; p < k; p++) acc += ad![i * k + p]! * wd![j * k + p]!;
+          want[i * n + j] = cond(i, j) ? acc : 0;
+        }
+      }
+      expectClose(got, want, 1e-4);
+      // Exact zeros where the mask is off (a select, not arithmetic).
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) if (!cond(i, j)) expect(Object.is(got[i * n + j], 0)).toBe(true);
+    }
+  });
+
   it("gives identical bits with 1, 2 and 3 threads (MLP, softmax, elementwise chain)", () => {
     const x = T([64, 784], 11);
     const p = { w: [T([784, 512], 12), T([512, 512], 13), T([512, 10], 14)], b: [T([512], 15), T([512], 16), T([10], 17)] };

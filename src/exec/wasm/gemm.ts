@@ -94,6 +94,11 @@ const BINARY: Readonly<Record<string, Emit2>> = {
   minimum: (f, x, y) => { f.localGet(x); f.localGet(y); f.f32x4.min(); },
 };
 
+/** where(cond, a, b): `cond` is a lane mask (all ones where true), as bool inputs are loaded. */
+const TERNARY: Readonly<Record<string, (f: FunctionBuilder, c: number, a: number, b: number) => void>> = {
+  where: (f, c, a, b) => { f.localGet(a); f.localGet(b); f.localGet(c); f.v128.bitselect(); },
+};
+
 /** An array the epilogue reads: element offset of output (batch t, row i, col j) = batch(t) + i*si + j*sj. */
 interface EpiInput {
   /** Argument-block slot of the array. */
@@ -103,6 +108,8 @@ interface EpiInput {
   readonly si: number;
   /** 0 (one value per row: splat) or 1 (contiguous columns). */
   readonly sj: 0 | 1;
+  /** Element bytes: 4 (float32) or 1 (bool, read as a lane mask for `where`). */
+  readonly bytes: 4 | 1;
 }
 
 interface EpiNode {
@@ -386,7 +393,24 @@ function emitEpilogue(f: FunctionBuilder, epi: Epilogue, acc: number[][], mr: nu
     for (let v = 0; v < nvec; v++) {
       epi.inputs.forEach((e, x) => {
         const addr = firstParam + x;
-        if (e.sj === 0) {
+        if (e.bytes === 1) {
+          // bool: bytes 0/1 -> lanes of all zeros / all ones.
+          if (e.sj === 0) {
+            f.localGet(addr);
+            f.i32.load8U(r * e.si, 1);
+            f.i32x4.splat();
+          } else {
+            // Four bytes (past the row's end only into the buffer's padding or the next row,
+            // whose lanes are never stored), spread one per 32-bit lane.
+            f.localGet(addr);
+            f.v128.load32Zero(r * e.si + 4 * v, 1);
+            f.v128.const([0, 16, 16, 16, 1, 16, 16, 16, 2, 16, 16, 16, 3, 16, 16, 16]);
+            f.i8x16.swizzle();
+          }
+          f.v128.const(new Array<number>(16).fill(0));
+          f.i32x4.eq();
+          f.v128.not();
+        } else if (e.sj === 0) {
           f.localGet(addr);
           f.v128.load32Splat(4 * r * e.si, 4);
         } else {
@@ -398,6 +422,7 @@ function emitEpilogue(f: FunctionBuilder, epi: Epilogue, acc: number[][], mr: nu
       epi.nodes.forEach((node, j) => {
         const ops = node.operands.map(local);
         if (ops.length === 1) (UNARY[node.op] ?? VMATH_UNARY[node.op]!)(f, ops[0]!);
+        else if (ops.length === 3) TERNARY[node.op]!(f, ops[0]!, ops[1]!, ops[2]!);
         else BINARY[node.op]!(f, ops[0]!, ops[1]!);
         f.localSet(vals[j]!);
       });
@@ -657,8 +682,10 @@ function emitRun(mb: ModuleBuilder, p: GemmProblem, t: GemmTuning): number {
           f.i32.const(MR * e.si);
           f.i32.mul();
           f.i32.add();
-          f.i32.const(2);
-          f.i32.shl();
+          if (e.bytes === 4) {
+            f.i32.const(2);
+            f.i32.shl();
+          }
           f.i32.add();
           f.localSet(eRow[x]!);
         });
@@ -692,6 +719,11 @@ function emitRun(mb: ModuleBuilder, p: GemmProblem, t: GemmTuning): number {
             f.localGet(eRow[x]!);
             if (e.sj === 1) {
               pushCol(1);
+              // Column offsets count float32 bytes; a bool input has one byte per column.
+              if (e.bytes === 1) {
+                f.i32.const(2);
+                f.i32.shrU();
+              }
               f.i32.add();
             }
           });
@@ -806,18 +838,21 @@ function epilogueOf(spec: KernelSpec, plan: MatmulPlan, aRank: number, bRank: nu
   for (let j = 1; j < spec.nodes.length; j++) {
     const node = spec.nodes[j]!;
     const unary = Object.hasOwn(UNARY, node.op.name) || Object.hasOwn(VMATH_UNARY, node.op.name);
-    const known = node.operands.length === 1 ? unary : Object.hasOwn(BINARY, node.op.name);
+    const arity = node.operands.length;
+    const known = arity === 1 ? unary : arity === 2 ? Object.hasOwn(BINARY, node.op.name) : Object.hasOwn(TERNARY, node.op.name);
     if (node.type.dtype !== "float32" || !known || !fits(node.type.shape)) return undefined;
     const operands: EpiNode["operands"][number][] = [];
-    for (const r of node.operands) {
+    for (const [position, r] of node.operands.entries()) {
+      // where's condition must be a bool input (loaded as a mask); every other operand is float32.
+      const wantBool = arity === 3 && position === 0;
       if (!isInput(r)) {
         const mapped = r.node === 0 ? -1 : nodeMap.get(r.node);
-        if (mapped === undefined) return undefined;
+        if (mapped === undefined || wantBool) return undefined;
         operands.push(mapped);
         continue;
       }
       const t = spec.inputs[r.input]!;
-      if (t.dtype !== "float32" || !fits(t.shape)) return undefined;
+      if (t.dtype !== (wantBool ? "bool" : "float32") || !fits(t.shape)) return undefined;
       let x = inputIndex.get(r.input);
       if (x === undefined) {
         const st = broadcastStrides(t.shape, outShape);
@@ -825,8 +860,10 @@ function epilogueOf(spec: KernelSpec, plan: MatmulPlan, aRank: number, bRank: nu
         const sj = hasN ? st[rank - 1]! : 0;
         if (sj !== 0 && sj !== 1) return undefined;
         x = inputs.length;
-        inputs.push({ slot: r.input, batchStrides: st.slice(0, batchRank), si, sj });
+        inputs.push({ slot: r.input, batchStrides: st.slice(0, batchRank), si, sj, bytes: t.dtype === "bool" ? 1 : 4 });
         inputIndex.set(r.input, x);
+      } else if (inputs[x]!.bytes !== (wantBool ? 1 : 4)) {
+        return undefined;
       }
       operands.push({ input: x });
     }
