@@ -5,7 +5,7 @@
  */
 import {
   add, arange, argmax, cast, layerNorm, matmul, randomKey, randomNormal, randomUniform, reduceMean,
-  reduceSum, relu, ShapeError, softmax, splitKey, type Tensor, tensor, where, fn, SymbolicTensorError,
+  reduceSum, relu, ShapeError, softmax, splitKey, type Tensor, tensor, where, fn, SymbolicTensorError, backendInfo,
 } from "../src/index.js";
 
 const section = (title: string) => console.log(`\n=== ${title} ${"=".repeat(Math.max(0, 66 - title.length))}`);
@@ -82,10 +82,20 @@ try {
   console.log(`${e.name} [${e.code}]: ${e.message}`);
 }
 
+section("8. Where it runs: WebAssembly SIMD kernels on worker threads (docs/performance.md)");
+console.log("backendInfo() =", JSON.stringify(backendInfo()));
+const big = fn((xb: Tensor, w: Tensor) => relu(matmul(xb, w)), { name: "big" });
+const [k4, k5] = splitKey(randomKey(7), 2) as [Tensor, Tensor];
+const xb = randomUniform(k4, [256, 256]);
+const wb = randomUniform(k5, [256, 256]);
+console.log("relu(matmul) on [256,256] runs:", big.kernels(xb, wb).map((k) => `${k.op} (${k.backend})`).join(", "));
+console.log("small kernels stay JavaScript (cheaper to call):", mlp.kernels(params, batch).map((k) => k.backend ?? "library").join(", "));
+
 section("More");
 console.log("npm run train   trains a classifier with grad + adam in one traced step (examples/train-mlp.ts)");
 console.log("npm run bench   compares symtensor with tfjs, onnxruntime-node and jax-js (docs/performance.md)");
 console.log("symtensor lint  finds .numpy() inside traced code before it runs (docs/lint.md)");
+console.log("await initWebGPU(), then tensor(x, { device: \"webgpu\" })   runs on the GPU (docs/webgpu.md)");
 
 section("Result: the predicted classes as a host array");
 console.log(argmax(probs, -1).numpy().toString());
