@@ -163,3 +163,38 @@ describe.skipIf(!hasWasm)("the CPU compiler's WebAssembly kernels", () => {
     }
   });
 });
+
+describe.skipIf(!hasWasm)("an engine that refuses a kernel module", () => {
+  it("runs the JavaScript kernel instead and warns once (Chrome's main thread refuses sync compiles over 4 KB)", async () => {
+    const real = WebAssembly.Module;
+    const seen: st.SymtensorWarning[] = [];
+    const prev = st.setWarningHandler((w) => seen.push(w));
+    // Like Chrome's main thread: modules over 4 KB cannot be compiled synchronously.
+    const refusing = function (bytes: BufferSource) {
+      if ((bytes as Uint8Array).byteLength > 4096) throw new RangeError("WebAssembly.Compile is disallowed on the main thread, if the buffer size is larger than 4KB");
+      return new real(bytes);
+    } as unknown as typeof WebAssembly.Module;
+    const { clearKernelCache } = await import("../../src/exec/cpu/compile.js");
+    clearKernelCache();
+    (WebAssembly as { Module: typeof WebAssembly.Module }).Module = refusing;
+    try {
+      // A big matmul with a tanh epilogue: its module is well over 4 KB.
+      const f = st.fn((x: st.Tensor, w: st.Tensor) => st.tanh(st.matmul(x, w)));
+      const x = T([96, 300], 30);
+      const w = T([300, 80], 31);
+      const kernels = f.kernels(x, w);
+      expect(kernels.map((k) => k.backend)).toEqual(["js"]);
+      const got = f(x, w).numpy().data as Float32Array;
+      const want = st.fn((x: st.Tensor, w: st.Tensor) => st.tanh(st.matmul(x, w)))(x, w);
+      expect(got.length).toBe(96 * 80);
+      expectClose(got, want.numpy().data as Float32Array, 1e-6);
+      st.fn((x: st.Tensor) => st.sin(st.cos(x.mul(3))))(T([100, 100], 32));
+    } finally {
+      (WebAssembly as { Module: typeof WebAssembly.Module }).Module = real;
+      st.setWarningHandler(prev);
+      clearKernelCache();
+    }
+    expect(seen.filter((w) => w.code === "ST103").length).toBe(1);
+    expect(seen[0]!.message).toMatch(/Web Worker/);
+  });
+});

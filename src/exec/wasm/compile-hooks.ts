@@ -16,6 +16,7 @@ import { allocateInWasm, clearLoadedKernels, wasmKernelFn } from "./executor.js"
 import { wasmMatmulPlan } from "./gemm.js";
 import { wasmConv2dPlan } from "./conv.js";
 import { getWasmRuntime } from "./runtime.js";
+import { emitWarning } from "../../ir/warnings.js";
 
 export type WasmMode = "auto" | "always" | "never";
 
@@ -71,7 +72,7 @@ export function wasmKernelFor(spec: KernelSpec, mode: WasmMode): CompiledKernel 
   if (!rt) return undefined;
   if (mode === "auto" && elementsTouched(spec) < WASM_MIN_ELEMENTS) return undefined;
   const plan = planFor(spec, rt.shared);
-  return plan && asKernel(plan, spec.inputs, spec.outputs);
+  return plan ? asKernel(plan, spec.inputs, spec.outputs) : undefined;
 }
 
 /** Library ops with a WebAssembly kernel (not expressible as a KernelSpec): conv2d. */
@@ -98,13 +99,38 @@ export function wasmOpKernelFor(op: string, inputs: readonly TensorType[], attrs
   return plan ? asKernel(plan, inputs, outputs) : undefined;
 }
 
-function asKernel(plan: WasmKernelPlan, inputs: readonly TensorType[], outputs: readonly TensorType[]): CompiledKernel {
+/** Plan keys whose module the engine refused to compile (they run the JavaScript kernel). */
+const refused = new Set<string>();
+let refusalReported = false;
+
+/**
+ * The plan as a compiled kernel, or undefined when the engine refuses its module: Chrome compiles
+ * modules over 4 KB synchronously only off the main thread (run symtensor in a Web Worker), and an
+ * engine may lack an instruction. The JavaScript kernel then runs, and warning ST103 says why once.
+ */
+function asKernel(plan: WasmKernelPlan, inputs: readonly TensorType[], outputs: readonly TensorType[]): CompiledKernel | undefined {
+  if (refused.has(plan.key)) return undefined;
+  let fn: ReturnType<typeof wasmKernelFn>;
+  try {
+    fn = wasmKernelFn(plan, inputs, outputs);
+  } catch (err) {
+    if (!(err instanceof WebAssembly.CompileError || err instanceof RangeError)) throw err;
+    refused.add(plan.key);
+    if (!refusalReported) {
+      refusalReported = true;
+      emitWarning(
+        "ST103",
+        `a WebAssembly kernel could not be compiled here (${err.message}); such kernels run as JavaScript. In a browser, run symtensor in a Web Worker: the main thread compiles only small modules synchronously.`,
+      );
+    }
+    return undefined;
+  }
   const phases = plan.phases.map((p) => `${p.entry}: ${p.items} items in chunks of ${p.grain}`).join("; ");
   return {
     key: plan.key,
     hash: hash53(plan.key),
     source: `;; WebAssembly SIMD kernel (${plan.bytes.length} bytes; ${phases}; scratch ${plan.scratchBytes} bytes)\n;; ${plan.key}\n`,
-    fn: wasmKernelFn(plan, inputs, outputs),
+    fn,
     scratchBytes: 0,
     // Vector kernels may load an operand after storing a lane of an output (a matmul writes
     // partial sums into its output): never in place.
