@@ -327,7 +327,7 @@ function pointwise(spec: KernelSpec, space: readonly number[], loads: readonly L
 }
 
 /** The iteration space of a pointwise kernel: the broadcast of its result shapes. */
-function resultSpace(spec: KernelSpec, where: string): number[] {
+export function resultSpace(spec: KernelSpec, where: string): number[] {
   let space: number[] = [];
   for (const t of spec.outputs) {
     const rank = Math.max(space.length, t.shape.length);

@@ -97,19 +97,5 @@ export function stridesIn(shape: readonly number[], space: readonly number[], wh
   return broadcastStrides(shape, space);
 }
 
-/** The broadcast of the output shapes: the iteration space of an elementwise kernel. */
-export function resultSpace(spec: KernelSpec, where: string): number[] {
-  let space: number[] = [];
-  for (const t of spec.outputs) {
-    const rank = Math.max(space.length, t.shape.length);
-    const next: number[] = [];
-    for (let i = 0; i < rank; i++) {
-      const a = space[space.length - rank + i] ?? 1;
-      const b = t.shape[t.shape.length - rank + i] ?? 1;
-      if (a !== b && a !== 1 && b !== 1) throw new ValueError(`${where}: results of shapes [${space.join(",")}] and [${t.shape.join(",")}] do not broadcast together`);
-      next.push(a === 1 ? b : a);
-    }
-    space = next;
-  }
-  return space;
-}
+/** The broadcast of the output shapes: the iteration space of an elementwise kernel (shared with the CPU generator). */
+export { resultSpace } from "../cpu/codegen-fused.js";

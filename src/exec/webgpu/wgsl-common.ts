@@ -127,16 +127,5 @@ export function isContiguous(dims: readonly number[], strides: readonly number[]
   return true;
 }
 
-/** cyrb53: a fast 53-bit string hash, printed in hex (the same function the CPU generator uses). */
-export function hash53(s: string): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, "0");
-}
+/** The structural hash the CPU generator uses, so a kernel has one name on every backend. */
+export { hash53 } from "../cpu/codegen-fused.js";
