@@ -590,3 +590,25 @@ export class BodyEmitter {
     }
   }
 }
+
+/** Splits the i32 in local `v` into indices over `sizes` (last fastest) into `into` (locals). */
+export function divmod(f: FunctionBuilder, v: number, sizes: readonly number[], into: readonly number[], t: number): void {
+  if (sizes.length === 0) return;
+  f.localGet(v);
+  f.localSet(t);
+  for (let k = sizes.length - 1; k >= 0; k--) {
+    if (k === 0) {
+      f.localGet(t);
+      f.localSet(into[0]!);
+      break;
+    }
+    f.localGet(t);
+    f.i32.const(sizes[k]!);
+    f.i32.remU();
+    f.localSet(into[k]!);
+    f.localGet(t);
+    f.i32.const(sizes[k]!);
+    f.i32.divU();
+    f.localSet(t);
+  }
+}

@@ -22,6 +22,7 @@ import { collapse } from "../cpu/codegen-loops.js";
 import { type WasmKernelPlan, kernelMemory } from "./abi.js";
 import {
   BodyEmitter,
+  divmod,
   elemBytes,
   lanesOf,
   loadLane,
@@ -235,23 +236,7 @@ function emitNest(f: FunctionBuilder, spec: KernelSpec, nodes: readonly number[]
   const row = f.local("i32");
   f.forRange(row, { local: BEGIN }, { local: END }, 1, () => {
     // The row's multi-index over the outer dims (static divisors), then each array's row address.
-    f.localGet(row);
-    f.localSet(t);
-    for (let d = rank - 2; d >= 0; d--) {
-      if (d === 0) {
-        f.localGet(t);
-        f.localSet(idx[0]!);
-        break;
-      }
-      f.localGet(t);
-      f.i32.const(dims[d]!);
-      f.i32.remU();
-      f.localSet(idx[d]!);
-      f.localGet(t);
-      f.i32.const(dims[d]!);
-      f.i32.divU();
-      f.localSet(t);
-    }
+    divmod(f, row, dims.slice(0, rank - 1), idx, t);
     for (const a of moving) {
       f.localGet(base.get(a)!);
       for (let d = 0; d < rank - 1; d++) {

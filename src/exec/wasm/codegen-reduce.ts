@@ -29,7 +29,7 @@ import type { KernelSpec } from "../cpu/codegen-fused.js";
 import { specKey } from "../cpu/codegen-fused.js";
 import { collapse } from "../cpu/codegen-loops.js";
 import { kernelMemory, type WasmKernelPlan } from "./abi.js";
-import { BodyEmitter, elemBytes, isInput, lanesOf, loadLane, narrowForStore, needed, nodeSupported, refDType, refShape, storeLane, toRegister, widenLoaded } from "./codegen-body.js";
+import { BodyEmitter, divmod, elemBytes, isInput, lanesOf, loadLane, narrowForStore, needed, nodeSupported, refDType, refShape, storeLane, toRegister, widenLoaded } from "./codegen-body.js";
 import { emitGuarded, stridesWithin } from "./codegen-elementwise.js";
 import { type FunctionBuilder, ModuleBuilder } from "./emit.js";
 
@@ -145,27 +145,6 @@ function argPtr(f: FunctionBuilder, slot: number): void {
   f.i32.load(4 * slot);
 }
 
-/** Splits the i32 in local `v` into indices over `sizes` (last fastest) into `into` (locals). */
-function divmod(f: FunctionBuilder, v: number, sizes: readonly number[], into: readonly number[], t: number): void {
-  if (sizes.length === 0) return;
-  f.localGet(v);
-  f.localSet(t);
-  for (let k = sizes.length - 1; k >= 0; k--) {
-    if (k === 0) {
-      f.localGet(t);
-      f.localSet(into[0]!);
-      break;
-    }
-    f.localGet(t);
-    f.i32.const(sizes[k]!);
-    f.i32.remU();
-    f.localSet(into[k]!);
-    f.localGet(t);
-    f.i32.const(sizes[k]!);
-    f.i32.divU();
-    f.localSet(t);
-  }
-}
 
 /** Pushes base + sum over `dimsOf` of idx * stride * esize (bytes). */
 function address(f: FunctionBuilder, base: () => void, a: { dtype: DType; strides: readonly number[] }, dimsOf: readonly number[], idx: readonly number[]): void {
