@@ -6,9 +6,12 @@
  * no registry or kernel-table lookup, no per-node allocation except fresh result buffers.
  *
  * Fused nodes, and single elementwise, reduction (sum, mean, prod, max, min, any, all) and matmul
- * nodes, run generated kernels (codegen-fused.ts) that write into planned buffers. Every other op
- * runs its library kernel, which allocates its own results. Results equal `interpret(graph)` bit
- * for bit.
+ * nodes, run generated kernels that write into planned buffers: WebAssembly SIMD where a generator
+ * in ../wasm takes the spec and the work is large enough (compile-hooks.ts), else JavaScript
+ * (codegen-fused.ts). Every other op runs its library kernel (conv2d may also run WebAssembly),
+ * which allocates its own results. With JavaScript kernels results equal `interpret(graph)` bit
+ * for bit; WebAssembly kernels keep exact ops exact and bound the rest (transcendentals in ulps,
+ * float32 matmul accumulation: docs/architecture.md).
  */
 import { allocate, type DType, dtypeInfo, isDType, type TypedArray } from "../../ir/dtype.js";
 import { DTypeError, ShapeError, SymtensorError, ValueError } from "../../ir/errors.js";
