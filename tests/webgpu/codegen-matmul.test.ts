@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import type { KernelSpec } from "../../src/exec/cpu/codegen-fused.js";
 import { generateWgsl, type WgslKernel } from "../../src/exec/webgpu/codegen.js";
-import { genMatmul, type MatmulConfig, MATMUL_CONFIGS } from "../../src/exec/webgpu/codegen-matmul.js";
+import { genMatmul, MATMUL_CANDIDATES, type MatmulConfig, MATMUL_CONFIGS, matmulSharedBytes } from "../../src/exec/webgpu/codegen-matmul.js";
 import type { DType, TypedArray } from "../../src/ir/dtype.js";
 import type { TensorType } from "../../src/ir/types.js";
 import { deviceLimits, gpuName, hasGpu, runKernel, timeKernel } from "./helpers/gpu.js";
@@ -73,7 +73,8 @@ describe.skipIf(!hasGpu)("webgpu matmul codegen", () => {
     await check(matmulSpec(t(d, [33, 12]), t(d, [12, 8])), 5);
   });
 
-  const configs = Object.entries(MATMUL_CONFIGS) as [string, MatmulConfig][];
+  // The defaults and every candidate the GPU sweep compares (tests/webgpu/helpers/bench-matmul.ts).
+  const configs = [...Object.entries(MATMUL_CONFIGS), ...Object.entries(MATMUL_CANDIDATES)] as [string, MatmulConfig][];
   it.each(configs)("the %s tiling handles edges in M, N and K", async (_name, cfg) => {
     for (const [m, k, n] of [[130, 37, 67], [5, 16, 128], [129, 8, 1]] as const) {
       const spec = matmulSpec(t("float32", [m, k]), t("float32", [k, n]));
@@ -87,15 +88,19 @@ describe.skipIf(!hasGpu)("webgpu matmul codegen", () => {
     const spec = matmulSpec(t("float32", [2, m, k]), t("float32", [k, n]));
     const made = genMatmul(spec, limits!, "test", { ...cfg, double: true });
     expect(made.passes[0]!.code).toContain("whole tiles");
+    // The variants asked for are the ones generated (the plain product qualifies for vec4 stores).
+    if (cfg.aRows) expect(made.passes[0]!.code).toContain("A rows");
+    if (cfg.vecStore) expect(made.passes[0]!.code).toContain("vec4 stores");
+    else expect(made.passes[0]!.code).not.toContain("vec4 stores");
     // Double buffering only where two tile buffers fit the device's workgroup memory.
-    const twoFit = 2 * 4 * cfg.bk * (cfg.bm + 4 + cfg.bn) <= limits!.maxComputeWorkgroupStorageSize;
+    const twoFit = 2 * matmulSharedBytes(cfg) <= limits!.maxComputeWorkgroupStorageSize;
     if (twoFit) expect(made.passes[0]!.code).toContain("double-buffered");
     else expect(made.passes[0]!.code).not.toContain("double-buffered");
     await check(spec, 40 + cfg.bm, { key: "", hash: "", ...made });
     // Single-buffered: the default tiling, and what a device whose workgroup memory holds one
     // tile buffer only gets even when double buffering is asked for.
     expect(genMatmul(spec, limits!, "test", cfg).passes[0]!.code).not.toContain("double-buffered");
-    const one = 4 * cfg.bk * (cfg.bm + 4 + cfg.bn);
+    const one = matmulSharedBytes(cfg);
     const single = genMatmul(spec, { ...limits!, maxComputeWorkgroupStorageSize: one }, "test", { ...cfg, double: true });
     expect(single.passes[0]!.code).not.toContain("double-buffered");
     await check(spec, 50 + cfg.bm, { key: "", hash: "", ...single });
@@ -115,6 +120,25 @@ describe.skipIf(!hasGpu)("webgpu matmul codegen", () => {
       return { yields: [sb.add("greater", [c, sb.add("mul", [c, input(2)])])] };
     }, [t("float32", [3])]);
     await check(ints, 22);
+  });
+
+  it("vec4 stores fall back to the scalar epilogue where they cannot apply", async () => {
+    const cfg: MatmulConfig = { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4, aRows: true, vecStore: true };
+    // An epilogue (bias add), N % 4 != 0, and a uint8 product (masked to 8 bits) all store scalars.
+    const bias = matmulSpec(t("float32", [2, 40, 24]), t("float32", [24, 36]), (sb) => ({ yields: [sb.add("add", [{ node: 0 }, input(2)])] }), [t("float32", [36])]);
+    const odd = matmulSpec(t("float32", [33, 20]), t("float32", [20, 30]));
+    const u8 = matmulSpec(t("uint8", [33, 20]), t("uint8", [20, 36]));
+    for (const [i, spec] of [bias, odd, u8].entries()) {
+      const made = genMatmul(spec, limits!, "test", cfg);
+      expect(made.passes[0]!.code).not.toContain("vec4 stores");
+      expect(made.passes[0]!.code).toContain("A rows");
+      await check(spec, 60 + i, { key: "", hash: "", ...made });
+    }
+    // Batched with a shared b and edges in M and N (N % 4 == 0): vec4 stores with bounds checks.
+    const edges = matmulSpec(t("float32", [3, 37, 20]), t("float32", [20, 44]));
+    const made = genMatmul(edges, limits!, "test", cfg);
+    expect(made.passes[0]!.code).toContain("vec4 stores");
+    await check(edges, 70, { key: "", hash: "", ...made });
   });
 
   it("reports matmul throughput at 512 (informational)", async () => {

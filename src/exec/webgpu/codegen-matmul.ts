@@ -13,6 +13,9 @@
  * loads; edges (M, N, K not multiples of the tile) load zeros and skip stores.
  * The inner loops are fully unrolled in the generated code, and accumulators are separate
  * variables, not an array, so no index needs a bounds clamp.
+ * Options the sweep compares (MATMUL_CANDIDATES; defaults unchanged): `aRows` keeps the A tile
+ * row-major in workgroup memory (one vec4 store per quad, vec4 reads of 4 k values of one row), and
+ * `vecStore` writes the plain product as vec4 column quads, skipping the scalar epilogue.
  *
  * The epilogue (bias, activation, casts) runs on each accumulator before its one store: a WGSL
  * function of (value, batch, row, column) that loads the epilogue's other inputs at their
@@ -43,6 +46,18 @@ export interface MatmulConfig {
    * on an H200 the 128x128 tile ran at 38.6 TFLOP/s double-buffered vs 45.8 single (4096-8192).
    */
   readonly double?: boolean;
+  /**
+   * Store the A tile row-major (m-major, as it is in global memory) instead of transposed: one vec4
+   * store per loaded quad instead of four scalar stores, and per 4 k steps a thread reads TM vec4s
+   * of A (4 k values of one row each) instead of 4 * TM/4. Off by default (a candidate for the sweep).
+   */
+  readonly aRows?: boolean;
+  /**
+   * Store results as vec4 (4 consecutive columns per store) when the epilogue is the plain product
+   * (float32 or int32, one contiguous output) and N % 4 == 0; otherwise scalar stores through the
+   * epilogue. Off by default (a candidate for the sweep).
+   */
+  readonly vecStore?: boolean;
 }
 
 export const MATMUL_CONFIGS: Readonly<Record<"large" | "medium" | "small", MatmulConfig>> = {
@@ -52,8 +67,24 @@ export const MATMUL_CONFIGS: Readonly<Record<"large" | "medium" | "small", Matmu
   small: { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4 },
 };
 
+/**
+ * Candidate tilings for the next GPU sweep (tests/webgpu/helpers/bench-matmul.ts), kept here so the
+ * tests run every one of them on SwiftShader; none is chosen by `chooseConfig`.
+ */
+export const MATMUL_CANDIDATES: Readonly<Record<string, MatmulConfig>> = {
+  "large-arows": { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, aRows: true },
+  "large-vst": { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, vecStore: true },
+  "large-k8-arows-vst": { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, aRows: true, vecStore: true },
+  "large-arows-vst": { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, aRows: true, vecStore: true },
+  "128x256-k8": { bm: 128, bn: 256, bk: 8, tm: 8, tn: 16 },
+  "256x128-k8": { bm: 256, bn: 128, bk: 8, tm: 16, tn: 8 },
+  "128x256-k8-vst": { bm: 128, bn: 256, bk: 8, tm: 8, tn: 16, aRows: true, vecStore: true },
+};
+
 const threadsOf = (c: MatmulConfig): number => (c.bm / c.tm) * (c.bn / c.tn);
-const sharedBytes = (c: MatmulConfig): number => 4 * c.bk * (c.bm + 4 + c.bn);
+/** Bytes of workgroup memory one tile buffer takes (A transposed is padded by 4 per k row). */
+export const matmulSharedBytes = (c: MatmulConfig): number => 4 * c.bk * (c.bm + (c.aRows ? 0 : 4) + c.bn);
+const sharedBytes = matmulSharedBytes;
 
 /** The tiling for these sizes: the large tile when it still gives enough workgroups to fill a big GPU. */
 export function chooseConfig(m: number, n: number, batch: number, limits: WgslLimits): MatmulConfig {
@@ -105,16 +136,18 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
   const V = `vec4<${T}>`;
   const vecA = K % 4 === 0 && !implicitA;
   const vecB = N % 4 === 0;
+  const aRows = cfg.aRows ?? false;
   const AP = BM + 4; // padded row length of the transposed A tile
   // Every tile is whole (and every global load a vec4): no bounds checks anywhere.
   const exact = M % BM === 0 && N % BN === 0 && K % BK === 0 && vecA && vecB;
   // Two tile buffers when they fit: the next tile is stored while others still read the current one,
   // so each step needs one barrier instead of two.
   const double = (cfg.double ?? false) && 2 * sharedBytes(cfg) <= limits.maxComputeWorkgroupStorageSize;
-  const SA = (BK * AP) / 4; // vec4s per A tile buffer
+  const SA = aRows ? (BM * BK) / 4 : (BK * AP) / 4; // vec4s per A tile buffer
   const SB = (BK * BN) / 4;
 
   // ---- epilogue: arrays addressed over the full space [batch..., M, N] (a missing M or N axis gets stride 0)
+  const nb = batch.length;
   const toFull = (s: readonly number[]): number[] => {
     const st = [...s];
     if (aType.shape.length === 1) st.splice(batch.length, 0, 0); // no M axis in the result
@@ -125,6 +158,13 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
   for (const j of nodes) stridesIn(spec.nodes[j]!.type.shape, outShape, `body node ${j} (${spec.nodes[j]!.op.name})`, where);
   const epiStrides = epiInputs.map((k) => toFull(stridesIn(spec.inputs[k]!.shape, outShape, `input ${k}`, where)));
   const outStrides = spec.outputs.map((t, o) => toFull(stridesIn(t.shape, outShape, `result ${o}`, where)));
+  // vec4 stores need the plain product (no epilogue work, no final masking) into one contiguous
+  // output whose rows hold whole vec4s.
+  const y0 = spec.yields[0];
+  const vecStore =
+    (cfg.vecStore ?? false) && spec.yields.length === 1 && y0 !== undefined && "node" in y0 && y0.node === 0 &&
+    (mm.type.dtype === "float32" || mm.type.dtype === "int32") && spec.outputs[0]!.dtype === mm.type.dtype &&
+    N % 4 === 0 && outStrides[0]![nb + 1] === 1 && (M === 1 || outStrides[0]![nb] === N);
 
   const h = new Helpers();
   const tiles = cdiv(K, BK);
@@ -143,12 +183,11 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
     bindings.push({ kind: "input", index: k });
   });
   spec.outputs.forEach((t, o) => {
-    decls.push({ name: `out${o}`, type: storageType(t.dtype), write: true });
+    decls.push({ name: `out${o}`, type: vecStore ? V : storageType(t.dtype), write: true });
     bindings.push({ kind: "output", index: o });
   });
 
   // Batch coordinates of z, and one array's batch offset from them.
-  const nb = batch.length;
   const batchCoords = (pad: string): string => {
     let s = "";
     let rest = "z";
@@ -240,6 +279,11 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
     let s = "";
     for (let q = 0; q < qa; q++) {
       const idx = `(lid + ${q * threads}u)`;
+      if (aRows) {
+        // Row-major: quad q of the tile is (row idx / kq, k quad idx % kq), stored where it was loaded.
+        s += `${p}As[${aOff}lid + ${q * threads}u] = ra${q};\n`;
+        continue;
+      }
       s += `${p}{\n${p}  let row = ${idx} / ${kq}u;\n${p}  let kb = (${idx} % ${kq}u) * 4u;\n`;
       for (let j = 0; j < 4; j++) {
         s += `${p}  { let e = (kb + ${j}u) * ${AP}u + row; As[${aOff}e / 4u][e % 4u] = ra${q}[${j}]; }\n`;
@@ -252,6 +296,23 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
   const compute = (p: string, aOff: string, bOff: string): string => {
     let s = "";
     const comps = ["x", "y", "z", "w"];
+    if (aRows) {
+      // Per quad of k: one vec4 of A per accumulator row (its k..k+3), then 4 k steps of FMAs.
+      for (let k4 = 0; k4 < BK / 4; k4++) {
+        for (let i = 0; i < TM; i++) {
+          const r = Math.floor(i / 4) * (BM / rowGroups) + (i % 4); // tile row, less ty * 4
+          s += `${p}let ar${k4}_${i} = As[${aOff}${r * kq + k4}u + ty * ${4 * kq}u];\n`;
+        }
+        for (let kk = 0; kk < 4; kk++) {
+          const k = 4 * k4 + kk;
+          for (let g = 0; g < colGroups; g++) s += `${p}let b${k}_${g} = Bs[${bOff}${(k * BN) / 4 + (g * BN) / colGroups / 4}u + tx];\n`;
+          for (let i = 0; i < TM; i++) {
+            for (let g = 0; g < colGroups; g++) s += `${p}c${i}_${g} += ${V}(ar${k4}_${i}.${comps[kk]}) * b${k}_${g};\n`;
+          }
+        }
+      }
+      return s;
+    }
     for (let k = 0; k < BK; k++) {
       for (let g = 0; g < rowGroups; g++) s += `${p}let a${k}_${g} = As[${aOff}${(k * AP) / 4 + (g * BM) / rowGroups / 4}u + ty];\n`;
       for (let g = 0; g < colGroups; g++) s += `${p}let b${k}_${g} = Bs[${bOff}${(k * BN) / 4 + (g * BN) / colGroups / 4}u + tx];\n`;
@@ -282,6 +343,17 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
   for (let i = 0; i < TM; i++) {
     const row = `m0 + ${Math.floor(i / 4) * (BM / rowGroups) + (i % 4)}u + ty * 4u`;
     main += `${pad}{\n${pad}  let m = ${row};\n${pad}  ${exact ? "" : `if (m < ${M}u) `}{\n`;
+    if (vecStore) {
+      // N % 4 == 0: a column quad is wholly inside or wholly past the matrix.
+      const ob = batchOffset(outStrides[0]!);
+      for (let g = 0; g < colGroups; g++) {
+        const n = `n0 + ${g * (BN / colGroups)}u + tx * 4u`;
+        const store = `out0[(${ob === "0u" ? "" : `${ob} + `}m * ${N}u + n) / 4u] = c${i}_${g};`;
+        main += `${pad}    { let n = ${n}; ${exact ? store : `if (n < ${N}u) { ${store} }`} }\n`;
+      }
+      main += `${pad}  }\n${pad}}\n`;
+      continue;
+    }
     for (let g = 0; g < colGroups; g++) {
       for (let j = 0; j < 4; j++) {
         const n = `n0 + ${g * (BN / colGroups) + j}u + tx * 4u`;
@@ -296,8 +368,8 @@ export function genMatmul(spec: KernelSpec, limits: WgslLimits, where: string, c
   const bufs = double ? 2 : 1;
   const shared = `var<workgroup> As: array<${V}, ${bufs * SA}>;\nvar<workgroup> Bs: array<${V}, ${bufs * SB}>;\n`;
   const code =
-    `// ${implicitA ? implicitA.label + " as " : ""}matmul [${M}x${K}] x [${K}x${N}], batch [${batch.join(",")}], tile ${BM}x${BN}x${BK}, ${TM}x${TN} per thread${double ? ", double-buffered" : ""}${exact ? ", whole tiles" : ""}\n` +
-    `${declareBindings(decls)}${shared}${h.code()}${tiles > 0 && implicitA ? implicitA.code : ""}${epi}` +
+    `// ${implicitA ? implicitA.label + " as " : ""}matmul [${M}x${K}] x [${K}x${N}], batch [${batch.join(",")}], tile ${BM}x${BN}x${BK}, ${TM}x${TN} per thread${double ? ", double-buffered" : ""}${aRows ? ", A rows" : ""}${vecStore ? ", vec4 stores" : ""}${exact ? ", whole tiles" : ""}\n` +
+    `${declareBindings(decls)}${shared}${h.code()}${tiles > 0 && implicitA ? implicitA.code : ""}${vecStore ? "" : epi}` +
     `@compute @workgroup_size(${threads})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {\n  let z = wid.z;\n${main}}\n`;
   return { passes: [{ code, entryPoint: "main", workgroups: [cdiv(N, BN), cdiv(M, BM), count], bindings }], scratch: [] };
 }
