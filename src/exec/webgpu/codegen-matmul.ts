@@ -60,7 +60,10 @@ export interface MatmulConfig {
   readonly vecStore?: boolean;
 }
 
-export const MATMUL_CONFIGS: Readonly<Record<"large" | "medium" | "small", MatmulConfig>> = {
+export const MATMUL_CONFIGS: Readonly<Record<"xlarge" | "large" | "medium" | "small", MatmulConfig>> = {
+  // 16x8 per thread: the H200 sweep's best from 2048 to 8192 (45.2-46.7 TFLOP/s against 42.7-44.9
+  // for 128x128; bench/results/h200/matmul-tiles.log).
+  xlarge: { bm: 256, bn: 128, bk: 8, tm: 16, tn: 8 },
   // bk 16: half the barriers of bk 8; on an H200 at 2048-8192 it beat bk 8 by 2-4 % (bench/results/h200).
   large: { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
   medium: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
@@ -77,7 +80,6 @@ export const MATMUL_CANDIDATES: Readonly<Record<string, MatmulConfig>> = {
   "large-k8-arows-vst": { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, aRows: true, vecStore: true },
   "large-arows-vst": { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, aRows: true, vecStore: true },
   "128x256-k8": { bm: 128, bn: 256, bk: 8, tm: 8, tn: 16 },
-  "256x128-k8": { bm: 256, bn: 128, bk: 8, tm: 16, tn: 8 },
   "128x256-k8-vst": { bm: 128, bn: 256, bk: 8, tm: 8, tn: 16, aRows: true, vecStore: true },
 };
 
@@ -90,7 +92,9 @@ const sharedBytes = matmulSharedBytes;
 export function chooseConfig(m: number, n: number, batch: number, limits: WgslLimits): MatmulConfig {
   const fits = (c: MatmulConfig) =>
     threadsOf(c) <= limits.maxComputeInvocationsPerWorkgroup && threadsOf(c) <= limits.maxComputeWorkgroupSizeX && sharedBytes(c) <= limits.maxComputeWorkgroupStorageSize;
-  const { large, medium, small } = MATMUL_CONFIGS;
+  const { xlarge, large, medium, small } = MATMUL_CONFIGS;
+  // The biggest tile that still gives enough workgroups to fill a large GPU.
+  if (fits(xlarge) && cdiv(m, 256) * cdiv(n, 128) * batch >= 96) return xlarge;
   if (fits(large) && cdiv(m, 128) * cdiv(n, 128) * batch >= 96) return large;
   if (fits(medium) && (m > 32 || n > 32)) return medium;
   if (fits(small)) return small;
