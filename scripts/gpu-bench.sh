@@ -18,6 +18,9 @@ cp webgpu-package.json node_modules/webgpu/package.json
 cd ..
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv > "$out/gpu.txt" 2>&1
 ./.devrun/node --version >> "$out/gpu.txt"
-timeout 240 ./.devrun/node .devrun/bench-matmul.mjs 1024 2048 4096 8192 2>&1 | tee "$out/matmul-tiles.log"
+# SWEEP=0 skips the matmul tile sweep (the bench alone, when device time is short).
+if [ "${SWEEP:-1}" = 1 ]; then
+  timeout 240 ./.devrun/node .devrun/bench-matmul.mjs 1024 2048 4096 8192 2>&1 | tee "$out/matmul-tiles.log"
+fi
 timeout 300 ./.devrun/node .devrun/webgpu.mjs "$@" 2>&1 | tee "$out/bench.log"
 cp .devrun/results/webgpu.json "$out/webgpu.json" 2>/dev/null || true
