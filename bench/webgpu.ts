@@ -142,9 +142,16 @@ interface Timing {
 
 /** Median per-call time: samples of `reps` calls each, every sample ended by `sync`. */
 async function time(call: () => void, sync: () => Promise<void>, budgetMs: number): Promise<{ medianMs: number; samples: number; reps: number }> {
-  // Warm up (compiles pipelines), then size reps so one sample takes about 20 ms.
+  // Warm up: compile the pipelines, then keep the GPU busy for 250 ms so its clocks are up (a cold
+  // H200 ran the first 4096 matmuls at a third of its speed); then size reps so one sample takes
+  // about 20 ms.
   call();
   await sync();
+  const warm = performance.now() + 250;
+  while (performance.now() < warm) {
+    call();
+    await sync();
+  }
   let t0 = performance.now();
   call();
   await sync();
