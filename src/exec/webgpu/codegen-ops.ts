@@ -17,7 +17,9 @@ import type { KernelSpec } from "../cpu/codegen-fused.js";
 import { collapse } from "../cpu/codegen-loops.js";
 import type { WgslBinding, WgslLimits, WgslPass } from "./codegen.js";
 import { flatWorkgroup } from "./codegen-elementwise.js";
+import { genDot } from "./codegen-dot.js";
 import { chooseConfig, genMatmul } from "./codegen-matmul.js";
+import { genRandom } from "./codegen-random.js";
 import { type BindingDecl, cdiv, coords, declareBindings, grid, groupIndex, offsetExpr, storageType } from "./wgsl-common.js";
 import { Helpers } from "./wgsl-scalar.js";
 
@@ -339,6 +341,8 @@ export function genOp(op: OpDef, inputs: readonly TensorType[], attrs: Attrs, ou
       return pool(op.name, inputs[0]!, attrs, out, limits, where);
     case "logSumExp":
       return logSumExp(inputs[0]!, attrs, out, limits, where);
+    case "dot":
+      return genDot(inputs, outputs, limits, where);
   }
-  return shapeOp(op, inputs, attrs, outputs, limits, where);
+  return genRandom(op.name, inputs, attrs, outputs, limits, where) ?? shapeOp(op, inputs, attrs, outputs, limits, where);
 }

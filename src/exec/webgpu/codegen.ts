@@ -1,7 +1,7 @@
 /**
  * WGSL code generation for the WebGPU executor: each KernelSpec (a fused node, or a lone
  * elementwise op, reduction or matmul) becomes one or more compute passes specialized to its
- * static shapes; library ops that are not KernelSpecs (shape ops, gathers, scans, conv, pools) get
+ * static shapes; library ops that are not KernelSpecs (shape ops, gathers, scans, conv, pools, dot, random) get
  * their own kernels from `generateOpWgsl`.
  *
  * The CPU generator (src/exec/cpu/codegen-fused.ts) defines the semantics; the scalar templates in
@@ -137,8 +137,9 @@ export function generateWgsl(spec: KernelSpec, limits: WgslLimits): WgslKernel {
 
 /**
  * A kernel for one library op (not expressible as a KernelSpec): shape ops, gather, oneHot,
- * argmax/argmin, cumsum/cumprod, conv2d, pools, logSumExp. Undefined for ops the GPU does not run;
- * the caller raises a typed error naming the op and the device.
+ * argmax/argmin, cumsum/cumprod, conv2d, pools, logSumExp, dot, and the random family (Threefry
+ * on the GPU; codegen-random.ts states which are bit-exact with the CPU). Undefined for ops the GPU
+ * does not run (debugPrint, control flow); the caller raises a typed error naming the op and the device.
  */
 export function generateOpWgsl(op: OpDef, inputs: readonly TensorType[], attrs: Attrs, outputs: readonly TensorType[], limits: WgslLimits): WgslKernel | undefined {
   const where = `webgpu ${op.name} (${outputs.map(formatType).join(", ")} <- ${inputs.map(formatType).join(", ")})`;
