@@ -6,6 +6,7 @@ import { checkShape, describe, sizeOf } from "../ir/shape.js";
 import { convertScalar, NDArray } from "../interop/ndarray.js";
 import { checkDevice, countHostToDevice } from "./device.js";
 import { bind1 } from "./dispatch.js";
+import { currentTrace } from "./symbolic.js";
 import { EagerTensor, type Device, Tensor, tensorOn, uploadHost } from "./tensor.js";
 
 export type NestedArray = number | boolean | readonly NestedArray[];
@@ -130,7 +131,7 @@ export function toHostArray(data: TensorData, dtype: DType | undefined, where: s
  */
 export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
   const where = "tensor";
-  const device = checkDevice(options.device, where);
+  const device = deviceFor(options.device, where);
   if (data instanceof EagerTensor && options.dtype === undefined) {
     if (data.device === device) {
       // Same device: share the (immutable) buffer.
@@ -160,10 +161,19 @@ interface CreationOptions {
   device?: Device;
 }
 
+/**
+ * The device of a new tensor: the option, else the default device; but while tracing, host data
+ * (the new tensor becomes a graph constant, and the compiled graph puts its constants on its own
+ * device; a GPU tensor could not be read back into the graph synchronously).
+ */
+function deviceFor(device: Device | undefined, where: string): Device {
+  return device === undefined && currentTrace() !== undefined ? "cpu" : checkDevice(device, where);
+}
+
 function opts(where: string, o: CreationOptions, fallback: DType): { dtype: DType; device: Device } {
   return {
     dtype: o.dtype === undefined ? fallback : parseDType(o.dtype, where),
-    device: checkDevice(o.device, where),
+    device: deviceFor(o.device, where),
   };
 }
 
@@ -179,8 +189,10 @@ export function full(shape: readonly number[], value: number | boolean, options:
 
 export const zeros = (shape: readonly number[], options: CreationOptions = {}): Tensor => full(shape, 0, options);
 export const ones = (shape: readonly number[], options: CreationOptions = {}): Tensor => full(shape, 1, options);
-export const zerosLike = (t: Tensor, options: CreationOptions = {}): Tensor => full(t.shape, 0, { dtype: t.dtype, device: t.device, ...options });
-export const onesLike = (t: Tensor, options: CreationOptions = {}): Tensor => full(t.shape, 1, { dtype: t.dtype, device: t.device, ...options });
+// An eager tensor's twin is on its device; a symbolic one's is host data (a constant of the graph).
+const likeOptions = (t: Tensor, options: CreationOptions): CreationOptions => ({ dtype: t.dtype, ...(t instanceof EagerTensor ? { device: t.device } : {}), ...options });
+export const zerosLike = (t: Tensor, options: CreationOptions = {}): Tensor => full(t.shape, 0, likeOptions(t, options));
+export const onesLike = (t: Tensor, options: CreationOptions = {}): Tensor => full(t.shape, 1, likeOptions(t, options));
 
 function checkFinite(where: string, args: Record<string, unknown>): void {
   for (const [name, v] of Object.entries(args)) {

@@ -31,6 +31,22 @@ describe.skipIf(!hasGpu)("fn on the webgpu device", () => {
     expect(g.kernels(st.tensor(x, { device: "webgpu" }), st.tensor(y, { device: "webgpu" })).length).toBeGreaterThan(0);
   });
 
+  it("tensors created while tracing a webgpu function become constants (zerosLike, zeros, tensor, default device webgpu)", async () => {
+    const f = st.fn(
+      (x: st.Tensor) => st.add(st.add(x, st.onesLike(x)), st.add(st.zeros([4]), st.tensor([1, 2, 3, 4]))),
+      { device: "webgpu" },
+    );
+    const prev = st.getDefaultDevice();
+    st.setDefaultDevice("webgpu");
+    try {
+      const out = f(st.tensor([10, 20, 30, 40]));
+      expect(out.device).toBe("webgpu");
+      expect(Array.from(await out.data())).toEqual([12, 23, 34, 45]);
+    } finally {
+      st.setDefaultDevice(prev);
+    }
+  });
+
   it("without a device option, fn follows its arguments' device", async () => {
     const f = st.fn((x: st.Tensor) => st.add(x, x));
     const onGpu = f(st.tensor([1, 2, 3], { device: "webgpu" }));

@@ -9,8 +9,12 @@
  * every element 4 bytes and no in-place writes, since a WGSL binding cannot be read-only and
  * writable at once); each slot is one GPU buffer held by the executable and reused by every run.
  * Results are fresh pooled buffers the caller owns. Constants are uploaded once.
+ *
+ * Control flow (control.ts): `for` and `scan` compile their body region with this compiler (its
+ * own plan and slots) and record it trip-count times into the same command buffer between compute
+ * passes; `cond` and `while` need a GPU value on the host and are a DeviceError.
  */
-import { DeviceError, ValueError } from "../../ir/errors.js";
+import { ValueError } from "../../ir/errors.js";
 import type { Graph, Node } from "../../ir/graph.js";
 import "../../ir/ops/index.js";
 import { FUSED_KINDS, type FusedKind } from "../../ir/ops/fused.js";
@@ -21,6 +25,7 @@ import { type MemoryPlan, type PlanStep, planMemory } from "../cpu/memory-plan.j
 import type { GpuStorage } from "./buffers.js";
 import { generateWgsl } from "./codegen.js";
 import { VIEW_OPS } from "./eager.js";
+import { type ControlStep, compileControl, type RegionEncoder } from "./control.js";
 import { acquireScratch, checkTypes, encode, opKernel, prepare, type PreparedKernel, wgslLimits } from "./kernels.js";
 import { label, type WebGPURuntime } from "./runtime.js";
 import { gpuBytes, upload } from "./transfer.js";
@@ -33,9 +38,14 @@ export interface GpuKernelInfo {
   readonly hash: string;
 }
 
-export interface GpuExecutable {
+export interface GpuExecutable extends RegionEncoder {
   /** Runs the graph on GPU buffers matching its parameters; returns fresh result buffers (one reference each). */
   run(inputs: readonly GpuStorage[]): GpuStorage[];
+  /**
+   * Records the graph's work into `enc` (no submit, no error scope), writing result r into
+   * `outputs[r]` (distinct buffers, none of them an input): how a loop runs its compiled body.
+   */
+  encodeInto(enc: GPUCommandEncoder, inputs: readonly GpuStorage[], outputs: readonly GpuStorage[]): void;
   readonly kernels: readonly GpuKernelInfo[];
   readonly plan: MemoryPlan;
   /** Releases the executable's slot buffers, scratch and constants. */
@@ -48,7 +58,9 @@ export interface GpuExecutable {
  */
 type Step =
   | { readonly kind: "kernel"; readonly kernel: PreparedKernel; readonly inputs: readonly string[]; readonly outputs: readonly string[]; readonly scratch: readonly GpuStorage[] }
-  | { readonly kind: "view" | "copy"; readonly inputs: readonly [string]; readonly outputs: readonly [string]; readonly bytes: number };
+  | { readonly kind: "view" | "copy"; readonly inputs: readonly [string]; readonly outputs: readonly [string]; readonly bytes: number }
+  /** A `for` or `scan` node (control.ts): records its loop between compute passes. */
+  | { readonly kind: "control"; readonly control: ControlStep; readonly inputs: readonly string[]; readonly outputs: readonly string[] };
 
 const nodeName = (node: Node, i: number): string => node.results[0]?.name ?? `node ${i}`;
 
@@ -65,6 +77,12 @@ export function compileWebGPU(rt: WebGPURuntime, graph: Graph): GpuExecutable {
   const resultNames = new Set(graph.results);
 
   const owned: GpuStorage[] = [];
+  // Loop steps own their compiled bodies and carry buffers.
+  const controls: ControlStep[] = [];
+  const releaseAll = (): void => {
+    for (const s of owned) s.release();
+    for (const c of controls) c.dispose();
+  };
   const steps: Step[] = [];
   const kernels: GpuKernelInfo[] = [];
   try {
@@ -91,8 +109,15 @@ export function compileWebGPU(rt: WebGPURuntime, graph: Graph): GpuExecutable {
         checkTypes(at, [...spec.inputs, ...spec.outputs]);
         prepared = prepare(rt, generateWgsl(spec, wgslLimits(rt)), opLabel);
         kernelInputs = inputs;
+      } else if (node.regions?.length) {
+        checkTypes(at, node.results.map((r) => r.type));
+        const control = compileControl(rt, node, types, graph.constants, at, (g) => compileWebGPU(rt, g));
+        controls.push(control);
+        for (const r of node.results) types.set(r.name, r.type);
+        steps.push({ kind: "control", control, inputs: node.operands, outputs: node.results.map((r) => r.name) });
+        kernels.push({ node: nodeName(node, i), op: node.op, source: "", hash: "" });
+        return;
       } else {
-        if (node.regions?.length) throw new DeviceError(`${at}: op ${node.op} (control flow) has no kernel on the webgpu device; run this function on the cpu`);
         const inTypes = node.operands.map((o) => types.get(o)!);
         prepared = prepare(rt, opKernel(rt, op, inTypes, node.attrs, node.results.map((r) => r.type), at), opLabel);
       }
@@ -149,8 +174,34 @@ export function compileWebGPU(rt: WebGPURuntime, graph: Graph): GpuExecutable {
     const fresh = freshNames.map((n) => ({ slot: slotOf.get(n)!, type: types.get(n)! }));
     const resultSlots = graph.results.map((r) => slotOf.get(r)!);
     const stepSlots = steps.map((s) => ({ ins: s.inputs.map((n) => slotOf.get(n)!), outs: s.outputs.map((n) => slotOf.get(n)!) }));
+    const resultBytes = graph.results.map((r) => gpuBytes(types.get(r)!));
+    const freshSlots = new Set(fresh.map((f) => f.slot));
     const ctx = { op: `@${graph.name}` };
     let disposed = false;
+
+    /** Records every step into `enc` over the value table `env` (one compute pass per run of kernels). */
+    const record = (enc: GPUCommandEncoder, env: (GpuStorage | undefined)[]): void => {
+      // One compute pass for consecutive kernels; a copy or a loop ends it (copies are encoder commands).
+      let pass: GPUComputePassEncoder | undefined;
+      for (let i = 0; i < steps.length; i++) {
+        const s = steps[i]!;
+        const io = stepSlots[i]!;
+        if (s.kind === "kernel") {
+          pass ??= enc.beginComputePass({ label: label(ctx) });
+          encode(rt, pass, s.kernel, io.ins.map((k) => env[k]!), io.outs.map((k) => env[k]!), s.scratch);
+        } else if (s.kind === "view") env[io.outs[0]!] = env[io.ins[0]!];
+        else if (s.kind === "control") {
+          pass?.end();
+          pass = undefined;
+          s.control.encode(enc, io.ins.map((k) => env[k]!), io.outs.map((k) => env[k]!));
+        } else if (s.bytes > 0) {
+          pass?.end();
+          pass = undefined;
+          enc.copyBufferToBuffer(env[io.ins[0]!]!.buffer, 0, env[io.outs[0]!]!.buffer, 0, s.bytes);
+        }
+      }
+      pass?.end();
+    };
 
     return {
       kernels,
@@ -170,22 +221,7 @@ export function compileWebGPU(rt: WebGPURuntime, graph: Graph): GpuExecutable {
           if (steps.length > 0) {
             rt.scoped(ctx, () => {
               const enc = rt.device.createCommandEncoder({ label: label(ctx) });
-              // One compute pass for consecutive kernels; a copy ends it (copies are encoder commands).
-              let pass: GPUComputePassEncoder | undefined;
-              for (let i = 0; i < steps.length; i++) {
-                const s = steps[i]!;
-                const io = stepSlots[i]!;
-                if (s.kind === "kernel") {
-                  pass ??= enc.beginComputePass({ label: label(ctx) });
-                  encode(rt, pass, s.kernel, io.ins.map((k) => env[k]!), io.outs.map((k) => env[k]!), s.scratch);
-                } else if (s.kind === "view") env[io.outs[0]!] = env[io.ins[0]!];
-                else if (s.bytes > 0) {
-                  pass?.end();
-                  pass = undefined;
-                  enc.copyBufferToBuffer(env[io.ins[0]!]!.buffer, 0, env[io.outs[0]!]!.buffer, 0, s.bytes);
-                }
-              }
-              pass?.end();
+              record(enc, env);
               rt.device.queue.submit([enc.finish()]);
             });
           } else rt.checkAlive();
@@ -195,14 +231,36 @@ export function compileWebGPU(rt: WebGPURuntime, graph: Graph): GpuExecutable {
           for (const s of made) s.release();
         }
       },
+      encodeInto(enc, inputs, outputs) {
+        if (disposed) throw new ValueError(`compiled @${graph.name} (webgpu): encodeInto() after dispose()`);
+        if (inputs.length !== paramSlots.length || outputs.length !== resultSlots.length) {
+          throw new ValueError(`compiled @${graph.name} (webgpu): expected ${paramSlots.length} inputs and ${resultSlots.length} outputs, got ${inputs.length} and ${outputs.length}`);
+        }
+        const env = base.slice();
+        for (let k = 0; k < paramSlots.length; k++) env[paramSlots[k]!] = inputs[k]!;
+        // A result computed by a step is written straight into its output buffer; the rest (a
+        // parameter, a constant, a result returned twice) are copied there afterwards.
+        const copied: number[] = [];
+        const bound = new Set<number>();
+        resultSlots.forEach((slot, r) => {
+          if (freshSlots.has(slot) && !bound.has(slot)) {
+            bound.add(slot);
+            env[slot] = outputs[r]!;
+          } else copied.push(r);
+        });
+        record(enc, env);
+        for (const r of copied) {
+          if (resultBytes[r]! > 0) enc.copyBufferToBuffer(env[resultSlots[r]!]!.buffer, 0, outputs[r]!.buffer, 0, resultBytes[r]!);
+        }
+      },
       dispose() {
         if (disposed) return;
         disposed = true;
-        for (const s of owned) s.release();
+        releaseAll();
       },
     };
   } catch (err) {
-    for (const s of owned) s.release();
+    releaseAll();
     throw err;
   }
 }
