@@ -80,6 +80,11 @@ const OP_PLANS: Readonly<Record<string, (inputs: readonly TensorType[], attrs: A
   conv2d: (inputs, attrs, outputs, opts) => (inputs.length === 2 && outputs.length === 1 ? wasmConv2dPlan(inputs[0]!, inputs[1]!, attrs, outputs[0]!, opts) : undefined),
 };
 
+/** Whether a library op (not a KernelSpec) has a WebAssembly generator. */
+export function hasWasmOpKernel(op: string): boolean {
+  return Object.hasOwn(OP_PLANS, op);
+}
+
 /** A WebAssembly kernel for one library op node, or undefined (its library kernel runs). */
 export function wasmOpKernelFor(op: string, inputs: readonly TensorType[], attrs: Attrs, outputs: readonly TensorType[], mode: WasmMode): CompiledKernel | undefined {
   const make = OP_PLANS[op];

@@ -1,7 +1,7 @@
 /**
- * Eager ops on the WebAssembly kernels: a large enough elementwise op, reduction or matmul runs
- * the same kernel a compiled one-op graph would, so eager and fn() results agree and eager code
- * gets SIMD and threads too. Everything else (and every small op, where a call into WebAssembly
+ * Eager ops on the WebAssembly kernels: a large enough elementwise op, reduction, matmul or library
+ * op with a WebAssembly generator (conv2d, transpose) runs the same kernel a compiled one-op graph
+ * would, so eager and fn() results agree and eager code gets SIMD and threads too. Everything else (and every small op, where a call into WebAssembly
  * costs more than it saves) stays on the JavaScript kernels.
  */
 import type { TypedArray } from "../../ir/dtype.js";
@@ -10,7 +10,7 @@ import { sizeOf } from "../../ir/shape.js";
 import type { TensorType } from "../../ir/types.js";
 import type { HostBuffer } from "../backend.js";
 import { isGeneratedReduction, type KernelSpec, specKey } from "../cpu/codegen-fused.js";
-import { WASM_MIN_ELEMENTS, wasmKernelFor, wasmOpKernelFor } from "./compile-hooks.js";
+import { hasWasmOpKernel, WASM_MIN_ELEMENTS, wasmKernelFor, wasmOpKernelFor } from "./compile-hooks.js";
 import { allocateTensorData, type WasmKernelFn } from "./executor.js";
 import { getWasmRuntime } from "./runtime.js";
 
@@ -29,7 +29,7 @@ function kindOf(op: OpDef): KernelSpec["kind"] | undefined {
 export function executeEagerWasm(op: OpDef, inputs: readonly HostBuffer[], attrs: Attrs, outTypes: readonly TensorType[]): TypedArray[] | undefined {
   if (outTypes.length !== 1) return undefined;
   const kind = kindOf(op);
-  if (kind === undefined && op.name !== "conv2d") return undefined;
+  if (kind === undefined && !hasWasmOpKernel(op.name)) return undefined;
   const out = outTypes[0]!;
   let elements = sizeOf(out.shape);
   for (const b of inputs) elements += b.data.length;
