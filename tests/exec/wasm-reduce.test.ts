@@ -121,6 +121,24 @@ describe("wasm reductions: single ops", () => {
     }
   });
 
+  it("rows whose result is a zero rerun with positions; other rows (and NaN rows) keep the fast result", () => {
+    // Row mode runs float max/min without positions first and reruns a row only when its result
+    // is a zero: mix rows of every kind in one call, with outer reduced dims and odd lengths.
+    for (const [rows, inner] of [[6, 7], [4, 16], [3, 1]] as const) {
+      for (const op of ["reduceMax", "reduceMin"]) {
+        const s = op === "reduceMax" ? 1 : -1;
+        const x = new Float32Array(rows * 2 * inner).map((_, i) => {
+          const r = Math.floor(i / (2 * inner));
+          const j = i % (2 * inner);
+          if (r % 3 === 0) return j % 3 === 1 ? (j % 2 === 0 ? 0 : -0) : -s * (j + 1); // zeros win
+          if (r % 3 === 1) return j === inner ? NaN : j % 2 === 0 ? -0 : 0; // NaN among zeros
+          return s * ((j * 7) % 5) - s; // ties of a non-zero value
+        });
+        check(red(op, [rows, 2, inner], [1, 2]), `${op} mixed rows [${rows},2,${inner}]`, { inputs: [x] });
+      }
+    }
+  });
+
   it("sums and means: column mode bit-identical, row mode within 1 ulp of the sequential float64 sum", () => {
     for (const op of ["reduceSum", "reduceMean"]) {
       for (const [shape, axes] of SHAPES) {

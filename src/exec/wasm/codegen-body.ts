@@ -16,7 +16,7 @@
 import type { DType } from "../../ir/dtype.js";
 import type { KernelSpec, Ref, SpecNode } from "../cpu/codegen-fused.js";
 import type { FunctionBuilder } from "./emit.js";
-import { emitVMath, VMATH_ERROR, type VMathFn } from "./vmath.js";
+import { emitVMath, hoistVMathConstants, VMATH_ERROR, type VMathConstants, type VMathFn } from "./vmath.js";
 
 /** The register form of a dtype. */
 export type Lanes = "f32" | "i32" | "u8" | "bool";
@@ -109,7 +109,7 @@ const splatF = (f: FunctionBuilder, v: number): void => f.f32x4.const(v, v, v, v
  * Emits node `n` reading its operands from the v128 locals `args`; leaves the result (in its
  * register form) on the stack. `nodeSupported(spec, n)` must hold.
  */
-export function emitNode(f: FunctionBuilder, spec: KernelSpec, n: SpecNode, args: readonly number[]): void {
+export function emitNode(f: FunctionBuilder, spec: KernelSpec, n: SpecNode, args: readonly number[], consts?: VMathConstants): void {
   const ins = n.operands.map((r) => lanesOf(refDType(spec, r))!);
   const out = lanesOf(n.type.dtype)!;
   const x = ins[0]!;
@@ -235,7 +235,7 @@ export function emitNode(f: FunctionBuilder, spec: KernelSpec, n: SpecNode, args
       case "gelu":
         return emitGelu(f, n.attrs["approximate"] === true, args[0]!);
       default:
-        emitVMath(f, vmathFnOf(n)!, args[0]!, args[1]);
+        emitVMath(f, vmathFnOf(n)!, args[0]!, args[1], consts);
         return;
     }
   }
@@ -548,6 +548,7 @@ export function needed(spec: KernelSpec, roots: readonly Ref[]): { nodes: number
 export class BodyEmitter {
   private readonly locals = new Map<string, number>();
   private readonly levels = new Map<string, number>();
+  private consts: VMathConstants | undefined;
 
   constructor(
     private readonly f: FunctionBuilder,
@@ -580,12 +581,22 @@ export class BodyEmitter {
     return l;
   }
 
-  /** Emits the nodes of `nodes` whose level is `level`, each into its local. */
+  /**
+   * Emits the nodes of `nodes` whose level is `level`, each into its local. Level 0 comes first,
+   * before any loop: it also sets locals to the splatted constants of the transcendental functions
+   * computed in the loops (V8 rebuilds a v128.const in a loop body with several instructions each
+   * time; a local stays in a register or one load away).
+   */
   compute(nodes: readonly number[], level: number): void {
+    if (level === 0 && this.consts === undefined) {
+      const fns = nodes.filter((j) => this.level({ node: j }) > 0 && this.spec.nodes[j]!.op.name !== "gelu").map((j) => vmathFnOf(this.spec.nodes[j]!));
+      const used = fns.filter((fn): fn is VMathFn => fn !== undefined);
+      if (used.length > 0) this.consts = hoistVMathConstants(this.f, used);
+    }
     for (const j of nodes) {
       if (this.level({ node: j }) !== level) continue;
       const n = this.spec.nodes[j]!;
-      emitNode(this.f, this.spec, n, n.operands.map((o) => this.local(o)));
+      emitNode(this.f, this.spec, n, n.operands.map((o) => this.local(o)), this.consts);
       this.f.localSet(this.local({ node: j }));
     }
   }

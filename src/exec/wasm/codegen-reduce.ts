@@ -29,7 +29,7 @@ import type { KernelSpec } from "../cpu/codegen-fused.js";
 import { specKey } from "../cpu/codegen-fused.js";
 import { collapse } from "../cpu/codegen-loops.js";
 import { kernelMemory, type WasmKernelPlan } from "./abi.js";
-import { BodyEmitter, divmod, elemBytes, isInput, lanesOf, loadLane, narrowForStore, needed, nodeSupported, refDType, refShape, storeLane, toRegister, widenLoaded } from "./codegen-body.js";
+import { BodyEmitter, divmod, elemBytes, isInput, lanesOf, loadLane, narrowForStore, needed, nodeSupported, refDType, refShape, storeLane, toRegister, vmathFnOf, widenLoaded } from "./codegen-body.js";
 import { emitGuarded, stridesWithin } from "./codegen-elementwise.js";
 import { type FunctionBuilder, ModuleBuilder } from "./emit.js";
 
@@ -388,6 +388,22 @@ class VecAcc {
     }
     // fminmax: the JS loop's `if (v > acc || v !== v) acc = v`, with the NaN part kept aside (off
     // the loop-carried chain): a lane that saw a NaN ends as NaN.
+    if (this.pos === undefined) {
+      // Without positions: pmax(a, v) = a < v ? v : a (pmin: v < a ? v : a), the same choice as
+      // the compare and select, in one instruction (f32x4.max/min cost several on x64).
+      f.localGet(this.a);
+      f.localGet(v);
+      if (isMax(this.op)) f.f32x4.pmax();
+      else f.f32x4.pmin();
+      f.localSet(this.a);
+      f.localGet(this.nan);
+      f.localGet(v);
+      f.localGet(v);
+      f.f32x4.ne();
+      f.v128.or();
+      f.localSet(this.nan);
+      return;
+    }
     f.localGet(v);
     f.localGet(this.a);
     if (isMax(this.op)) f.f32x4.gt();
@@ -651,14 +667,24 @@ function emitRows(f: FunctionBuilder, ctx: Ctx): void {
     ptr.set(a, f.local("i32"));
   }
   // Two accumulators take alternate vectors (two independent dependency chains), merged per item.
+  // A body with a transcendental function is long enough to hide the add latency of one chain:
+  // both vectors then go into the same accumulator, which frees registers (V8 spills otherwise).
+  const heavy = nodes.some((j) => body.level({ node: j }) === 2 && vmathFnOf(spec.nodes[j]!) !== undefined);
   const pos = f.local("v128");
   const acc = new VecAcc(f, op, srcType, pos);
-  const acc2 = new VecAcc(f, op, srcType, pos);
+  const acc2 = heavy ? acc : new VecAcc(f, op, srcType, pos);
+  // float32 max/min first run without positions (pmax/pmin and a NaN flag); positions decide only
+  // between equal values of different bits, +0 and -0, so a row whose result is a zero runs again
+  // with them. The exact result either way.
+  const fminmax = acc.mode === "fminmax";
+  const fast = fminmax ? new VecAcc(f, op, srcType, undefined) : undefined;
+  const fast2 = fast && new VecAcc(f, op, srcType, undefined);
+  const res = f.local(out.dtype === "float32" ? "f32" : "i32");
   const v = body.local(src);
   const item = f.local("i32");
   const rOuter = redOuter.reduce((n, d) => n * dims[d]!, 1);
 
-  const subRow = (): void => {
+  const subRow = (acc: VecAcc, acc2: VecAcc, withPos: boolean): void => {
     for (const a of moving) {
       address(f, () => f.localGet(rowBase.get(a)!), a, redOuter, redIdx);
       f.localSet(ptr.get(a)!);
@@ -671,6 +697,7 @@ function emitRows(f: FunctionBuilder, ctx: Ctx): void {
       body.compute(nodes, 2);
       for (const a of streams) if (a.extra !== undefined) storeRun(f, a.dtype, ptr.get(a)!, 4 * k * elemBytes(a.dtype), lanes, body.local(spec.yields[a.extra]!));
       into.update(v, lanes);
+      if (!withPos) return;
       f.localGet(pos);
       f.i32x4.const(4, 4, 4, 4);
       f.i32x4.add();
@@ -701,24 +728,42 @@ function emitRows(f: FunctionBuilder, ctx: Ctx): void {
     if (L % 4 > 0) step(L % 4, acc2);
   };
 
+  /** Folds the item's whole row into acc (and acc2) and sets `res` to the result. */
+  const row = (acc: VecAcc, acc2: VecAcc, withPos: boolean): void => {
+    acc.init();
+    if (acc2 !== acc) acc2.init();
+    if (withPos) {
+      f.i32x4.const(0, 1, 2, 3);
+      f.localSet(pos);
+    }
+    if (rOuter === 1) subRow(acc, acc2, withPos);
+    else {
+      const r = f.local("i32");
+      f.forRange(r, 0, rOuter, 1, () => {
+        divmod(f, r, redOuter.map((d) => dims[d]!), redIdx, t);
+        subRow(acc, acc2, withPos);
+      });
+    }
+    if (acc2 !== acc) acc.absorb(acc2);
+    acc.finishScalar(count);
+    f.localSet(res);
+  };
+
   f.forRange(item, { local: BEGIN }, { local: END }, 1, () => {
     divmod(f, item, kept.map((d) => dims[d]!), keptIdx, t);
     for (const a of moving) {
       address(f, () => f.localGet(base.get(a)!), a, kept, keptIdx);
       f.localSet(rowBase.get(a)!);
     }
-    acc.init();
-    acc2.init();
-    f.i32x4.const(0, 1, 2, 3);
-    f.localSet(pos);
-    if (rOuter === 1) subRow();
-    else {
-      const r = f.local("i32");
-      f.forRange(r, 0, rOuter, 1, () => {
-        divmod(f, r, redOuter.map((d) => dims[d]!), redIdx, t);
-        subRow();
-      });
-    }
+    if (fast && fast2) {
+      row(fast, fast2, false);
+      f.localGet(res);
+      f.f32.const(0);
+      f.f32.eq();
+      f.if();
+      row(acc, acc2, true);
+      f.end();
+    } else row(acc, acc2, fminmax);
     // The output is row-major over the kept dims: item i is element i.
     f.localGet(outBase);
     f.localGet(item);
@@ -727,8 +772,7 @@ function emitRows(f: FunctionBuilder, ctx: Ctx): void {
       f.i32.shl();
     }
     f.i32.add();
-    acc.absorb(acc2);
-    acc.finishScalar(count);
+    f.localGet(res);
     if (out.dtype === "float32") f.f32.store();
     else if (out.dtype === "int32") f.i32.store();
     else f.i32.store8();

@@ -15,6 +15,7 @@ import { wasmReducePlan } from "./codegen-reduce.js";
 import { allocateInWasm, clearLoadedKernels, wasmKernelFn } from "./executor.js";
 import { wasmMatmulPlan } from "./gemm.js";
 import { wasmConv2dPlan } from "./conv.js";
+import { wasmTransposePlan } from "./transpose.js";
 import { getWasmRuntime } from "./runtime.js";
 import { emitWarning } from "../../ir/warnings.js";
 
@@ -75,9 +76,10 @@ export function wasmKernelFor(spec: KernelSpec, mode: WasmMode): CompiledKernel 
   return plan ? asKernel(plan, spec.inputs, spec.outputs) : undefined;
 }
 
-/** Library ops with a WebAssembly kernel (not expressible as a KernelSpec): conv2d. */
+/** Library ops with a WebAssembly kernel (not expressible as a KernelSpec): conv2d, transpose. */
 const OP_PLANS: Readonly<Record<string, (inputs: readonly TensorType[], attrs: Attrs, outputs: readonly TensorType[], opts: { shared: boolean }) => WasmKernelPlan | undefined>> = {
   conv2d: (inputs, attrs, outputs, opts) => (inputs.length === 2 && outputs.length === 1 ? wasmConv2dPlan(inputs[0]!, inputs[1]!, attrs, outputs[0]!, opts) : undefined),
+  transpose: (inputs, attrs, outputs, opts) => (inputs.length === 1 && outputs.length === 1 ? wasmTransposePlan(inputs[0]!, attrs, outputs[0]!, opts) : undefined),
 };
 
 /** Whether a library op (not a KernelSpec) has a WebAssembly generator. */
