@@ -140,6 +140,36 @@ interface Ctx {
 
 // ---- shared pieces ----------------------------------------------------------------------------------
 
+/**
+ * The part every reduce loop nest starts with: the body's input levels, each array's base address,
+ * the output's, loop-invariant (level 0) inputs splatted and the body values that depend only on
+ * them computed once. Returns the arrays that move inside the nest.
+ */
+function prologue(
+  f: FunctionBuilder,
+  spec: KernelSpec,
+  arrays: readonly Arr[],
+  out: { readonly slot: number },
+  nodes: readonly number[],
+  levelOf: (a: Arr) => number,
+): { body: BodyEmitter; base: Map<Arr, number>; outBase: number; moving: Arr[] } {
+  const body = new BodyEmitter(f, spec);
+  for (const a of arrays) if (a.input !== undefined) body.setInputLevel(a.input, levelOf(a));
+  const base = new Map<Arr, number>();
+  for (const a of arrays) {
+    const b = f.local("i32");
+    argPtr(f, a.slot);
+    f.localSet(b);
+    base.set(a, b);
+  }
+  const outBase = f.local("i32");
+  argPtr(f, out.slot);
+  f.localSet(outBase);
+  for (const a of arrays) if (a.input !== undefined && levelOf(a) === 0) loadSplat(f, a.dtype, () => f.localGet(base.get(a)!), body.local({ input: a.input }));
+  body.compute(nodes, 0);
+  return { body, base, outBase, moving: arrays.filter((a) => levelOf(a) > 0) };
+}
+
 function argPtr(f: FunctionBuilder, slot: number): void {
   f.localGet(ARGS);
   f.i32.load(4 * slot);
@@ -640,23 +670,7 @@ function emitRows(f: FunctionBuilder, ctx: Ctx): void {
   const redOuter = dims.map((_, d) => d).filter((d) => tags[d] && d !== innerDim);
   const inner = (a: Arr): number => (rank === 0 ? 1 : a.strides[innerDim]!);
   const levelOf = (a: Arr): number => (a.strides.every((s) => s === 0) && rank > 0 ? 0 : inner(a) === 0 ? 1 : 2);
-  const body = new BodyEmitter(f, spec);
-  for (const a of arrays) if (a.input !== undefined) body.setInputLevel(a.input, levelOf(a));
-
-  const base = new Map<Arr, number>();
-  for (const a of arrays) {
-    const b = f.local("i32");
-    argPtr(f, a.slot);
-    f.localSet(b);
-    base.set(a, b);
-  }
-  const outBase = f.local("i32");
-  argPtr(f, out.slot);
-  f.localSet(outBase);
-  for (const a of arrays) if (a.input !== undefined && levelOf(a) === 0) loadSplat(f, a.dtype, () => f.localGet(base.get(a)!), body.local({ input: a.input }));
-  body.compute(nodes, 0);
-
-  const moving = arrays.filter((a) => levelOf(a) > 0);
+  const { body, base, outBase, moving } = prologue(f, spec, arrays, out, nodes, levelOf);
   const keptIdx = kept.map(() => f.local("i32"));
   const redIdx = redOuter.map(() => f.local("i32"));
   const t = f.local("i32");
@@ -792,23 +806,7 @@ function emitColumns(f: FunctionBuilder, ctx: Ctx, groupCols: number): void {
   const inner = (a: Arr): number => a.strides[innerDim]!;
   // Level 0: constant; 1: constant across the group's columns (changes with the reduced position); 2: per vector.
   const levelOf = (a: Arr): number => (a.strides.every((s) => s === 0) ? 0 : inner(a) === 0 ? 1 : 2);
-  const body = new BodyEmitter(f, spec);
-  for (const a of arrays) if (a.input !== undefined) body.setInputLevel(a.input, levelOf(a));
-
-  const base = new Map<Arr, number>();
-  for (const a of arrays) {
-    const b = f.local("i32");
-    argPtr(f, a.slot);
-    f.localSet(b);
-    base.set(a, b);
-  }
-  const outBase = f.local("i32");
-  argPtr(f, out.slot);
-  f.localSet(outBase);
-  for (const a of arrays) if (a.input !== undefined && levelOf(a) === 0) loadSplat(f, a.dtype, () => f.localGet(base.get(a)!), body.local({ input: a.input }));
-  body.compute(nodes, 0);
-
-  const moving = arrays.filter((a) => levelOf(a) > 0);
+  const { body, base, outBase, moving } = prologue(f, spec, arrays, out, nodes, levelOf);
   const keptIdx = keptOuter.map(() => f.local("i32"));
   const redIdx = reduced.map(() => f.local("i32"));
   const t = f.local("i32");
