@@ -171,14 +171,17 @@ const ROUND_MAGIC_BITS = 0x4b400000;
  * with the 1.5*2^23 trick (its bits minus the magic's give j as int32: no saturating conversion),
  * and pushes nothing. r = x - j ln2 is exact in the first step (Sterbenz), so r carries one rounding.
  */
-function emitExpReduce(a: Asm, x: number, lo: number): { n: number; r: number; z: number } {
+function emitExpReduce(a: Asm, x: number, lo: number, clamp = true): { n: number; r: number; z: number } {
   const { f } = a;
-  a.get(x);
-  a.k(90);
-  f.f32x4.pmin();
-  a.k(lo);
-  f.f32x4.pmax();
-  const xc = a.save();
+  let xc = x;
+  if (clamp) {
+    a.get(x);
+    a.k(90);
+    f.f32x4.pmin();
+    a.k(lo);
+    f.f32x4.pmax();
+    xc = a.save();
+  }
   const t = a.tmp();
   a.get(xc);
   a.k(LOG2E);
@@ -253,8 +256,39 @@ function emitExpScaled(a: Asm, x: number, scale: number): void {
   f.f32x4.mul();
 }
 
+/**
+ * e^x. When every lane has |x| <= 87 (NaN fails the test), n stays within [-126, 126]: no clamp is
+ * needed and one power-of-two factor replaces the two, with the same single rounding of p * 2^n
+ * (the two-factor path's first product is exact in that range), so both paths give the same bits.
+ * Other vectors take the full-range path.
+ */
 function emitExp(a: Asm, x: number): void {
+  const { f } = a;
+  a.get(x);
+  f.f32x4.abs();
+  a.k(87);
+  f.f32x4.le();
+  f.i32x4.allTrue();
+  f.if("v128");
+  {
+    const { n, r, z } = emitExpReduce(a, x, -104, false);
+    a.poly(r, EXP_P);
+    a.get(z);
+    f.f32x4.mul();
+    a.get(r);
+    f.f32x4.add();
+    a.k(1);
+    f.f32x4.add();
+    a.get(n);
+    a.ki(127);
+    f.i32x4.add();
+    f.i32.const(23);
+    f.i32x4.shl();
+    f.f32x4.mul();
+  }
+  f.else();
   emitExpScaled(a, x, 0);
+  f.end();
 }
 
 // ---- log ------------------------------------------------------------------------------------------
