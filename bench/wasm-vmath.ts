@@ -9,8 +9,9 @@
  *
  * Run: npx tsx bench/wasm-vmath.ts
  */
-import { FunctionBuilder, ModuleBuilder } from "../src/exec/wasm/emit.js";
-import { emitVMath, hoistVMathConstants, type VMathFn } from "../src/exec/wasm/vmath.js";
+import { FunctionBuilder } from "../src/exec/wasm/emit.js";
+import { emitVMath, type VMathFn } from "../src/exec/wasm/vmath.js";
+import { vmathMapBytes } from "../tests/helpers/vmath-map.js";
 import { erf, pow, sigmoid } from "../src/ir/scalar-math.js";
 
 const N = 1 << 20;
@@ -55,31 +56,11 @@ const memory = new WebAssembly.Memory({ initial: 256, maximum: 256 });
 const IN = 0;
 const OUT = 4 * N;
 
-function kernel(fn: Exclude<VMathFn, "pow">, hoist: boolean): { map: () => void; codeBytes: number } {
-  const mb = new ModuleBuilder({ memory: { shared: false, initial: 256, maximum: 256 } });
-  let codeBytes = 0;
-  mb.func("map", ["i32", "i32", "i32"], [], (f) => {
-    const i = f.local("i32");
-    const v = f.local("v128");
-    const consts = hoist ? hoistVMathConstants(f, [fn]) : undefined;
-    f.forRange(i, 0, { local: 2 }, 16, () => {
-      f.localGet(1);
-      f.localGet(i);
-      f.i32.add();
-      f.localGet(0);
-      f.localGet(i);
-      f.i32.add();
-      f.v128.load();
-      f.localSet(v);
-      const before = f.code.length;
-      emitVMath(f, fn, v, undefined, consts);
-      codeBytes = f.code.length - before;
-      f.v128.store();
-    });
-  });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(mb.bytes()), { env: { memory } });
+function kernel(fn: Exclude<VMathFn, "pow">, hoist: boolean): { map: () => void } {
+  const bytes = vmathMapBytes(fn, { shared: false, initial: 256, maximum: 256 }, hoist ? { hoist: [] } : {});
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const run = (inst.exports as { map: (a: number, b: number, n: number) => void }).map;
-  return { map: () => run(IN, OUT, 4 * N), codeBytes };
+  return { map: () => run(IN, OUT, 4 * N) };
 }
 
 /** Bytes of one expansion, for the table (FunctionBuilder only, no module). */
@@ -120,30 +101,8 @@ for (const [fn, lo, hi, ref] of CASES) {
 {
   // pow(x, y): x in [0, 10], y in [-8, 8] (positive base: the common case), one more input array
   const YS = 8 * N;
-  const mb = new ModuleBuilder({ memory: { shared: false, initial: 256, maximum: 256 } });
-  mb.func("map", ["i32", "i32", "i32", "i32"], [], (f) => {
-    const i = f.local("i32");
-    const v = f.local("v128");
-    const w = f.local("v128");
-    f.forRange(i, 0, { local: 3 }, 16, () => {
-      f.localGet(2);
-      f.localGet(i);
-      f.i32.add();
-      f.localGet(0);
-      f.localGet(i);
-      f.i32.add();
-      f.v128.load();
-      f.localSet(v);
-      f.localGet(1);
-      f.localGet(i);
-      f.i32.add();
-      f.v128.load();
-      f.localSet(w);
-      emitVMath(f, "pow", v, w);
-      f.v128.store();
-    });
-  });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(mb.bytes()), { env: { memory } });
+  const bytes = vmathMapBytes("pow", { shared: false, initial: 256, maximum: 256 });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const run = (inst.exports as { map: (a: number, b: number, o: number, n: number) => void }).map;
   const ysIn = new Float32Array(memory.buffer, YS, N);
   let s = 7;

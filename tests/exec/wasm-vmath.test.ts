@@ -8,8 +8,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { WASM_MAX_PAGES, kernelMemory } from "../../src/exec/wasm/abi.js";
-import { ModuleBuilder } from "../../src/exec/wasm/emit.js";
-import { emitVMath, hoistVMathConstants, VMATH_ERROR, type VMathFn } from "../../src/exec/wasm/vmath.js";
+import { VMATH_ERROR, type VMathFn } from "../../src/exec/wasm/vmath.js";
+import { vmathMapBytes } from "../helpers/vmath-map.js";
 import { erf, pow, sigmoid } from "../../src/ir/scalar-math.js";
 
 type Unary = Exclude<VMathFn, "pow">;
@@ -38,37 +38,7 @@ const OUT = 32 << 20;
 
 /** A module whose `map(in, out, bytes)` applies fn to each 16-byte vector; `keep` stores x too (at out + 16 MiB). */
 function kernel(fn: Unary, opts: { twice?: boolean; keep?: boolean; hoist?: boolean } = {}): (xs: Float32Array) => Float32Array {
-  const mb = new ModuleBuilder({ memory: kernelMemory(true) });
-  mb.func("map", ["i32", "i32", "i32"], [], (f) => {
-    const i = f.local("i32");
-    const v = f.local("v128");
-    const consts = opts.hoist ? hoistVMathConstants(f, [fn, "exp"]) : undefined;
-    f.forRange(i, 0, { local: 2 }, 16, () => {
-      f.localGet(1);
-      f.localGet(i);
-      f.i32.add();
-      f.localGet(0);
-      f.localGet(i);
-      f.i32.add();
-      f.v128.load();
-      f.localSet(v);
-      if (opts.twice) {
-        // two expansions in one function: the second must not disturb the first's locals
-        emitVMath(f, fn, v, undefined, consts);
-        f.drop();
-      }
-      emitVMath(f, fn, v, undefined, consts);
-      f.v128.store();
-      if (opts.keep) {
-        f.localGet(1);
-        f.localGet(i);
-        f.i32.add();
-        f.localGet(v);
-        f.v128.store(16 << 20);
-      }
-    });
-  });
-  const bytes = mb.bytes();
+  const bytes = vmathMapBytes(fn, kernelMemory(true), { ...(opts.hoist ? { hoist: ["exp"] } : {}), ...(opts.twice ? { twice: true } : {}), ...(opts.keep ? { keepOffset: 16 << 20 } : {}) });
   expect(WebAssembly.validate(bytes)).toBe(true);
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const map = (inst.exports as { map: (a: number, b: number, n: number) => void }).map;
@@ -247,30 +217,7 @@ describe("wasm vmath", () => {
 
 /** pow(x, y) over the lanes of two arrays. */
 function powKernel(): (xs: Float32Array, ys: Float32Array) => Float32Array {
-  const mb = new ModuleBuilder({ memory: kernelMemory(true) });
-  mb.func("map", ["i32", "i32", "i32", "i32"], [], (f) => {
-    const i = f.local("i32");
-    const v = f.local("v128");
-    const w = f.local("v128");
-    f.forRange(i, 0, { local: 3 }, 16, () => {
-      f.localGet(2);
-      f.localGet(i);
-      f.i32.add();
-      f.localGet(0);
-      f.localGet(i);
-      f.i32.add();
-      f.v128.load();
-      f.localSet(v);
-      f.localGet(1);
-      f.localGet(i);
-      f.i32.add();
-      f.v128.load();
-      f.localSet(w);
-      emitVMath(f, "pow", v, w);
-      f.v128.store();
-    });
-  });
-  const bytes = mb.bytes();
+  const bytes = vmathMapBytes("pow", kernelMemory(true));
   expect(WebAssembly.validate(bytes)).toBe(true);
   const map = (new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as { map: (a: number, b: number, o: number, n: number) => void }).map;
   const Y = 12 << 20;

@@ -136,6 +136,23 @@ class Asm {
       this.f.f32x4.add();
     }
   }
+  /** x*x into a fresh local. */
+  square(x: number): number {
+    this.get(x);
+    this.get(x);
+    this.f.f32x4.mul();
+    return this.save();
+  }
+  /** Pushes x + x*z*P(z) (z = x^2 in the callers): the odd-polynomial tail of sin, sinh and tanh. */
+  oddPoly(x: number, z: number, c: readonly number[]): void {
+    this.poly(z, c);
+    this.get(z);
+    this.f.f32x4.mul();
+    this.get(x);
+    this.f.f32x4.mul();
+    this.get(x);
+    this.f.f32x4.add();
+  }
   /** Pushes the sign bit of local `x` (as a v128 with only bit 31 of each lane possibly set). */
   signOf(x: number): void {
     this.get(x);
@@ -206,10 +223,7 @@ function emitExpReduce(a: Asm, x: number, lo: number, clamp = true): { n: number
   f.f32x4.mul();
   f.f32x4.sub();
   const r = a.save();
-  a.get(r);
-  a.get(r);
-  f.f32x4.mul();
-  const z = a.save();
+  const z = a.square(r);
   return { n, r, z };
 }
 
@@ -305,10 +319,7 @@ const LOG_P = [
  */
 function emitLogCore(a: Asm, fl: number, fe: number): void {
   const { f } = a;
-  a.get(fl);
-  a.get(fl);
-  f.f32x4.mul();
-  const z = a.save();
+  const z = a.square(fl);
   a.poly(fl, LOG_P);
   a.get(fl);
   f.f32x4.mul();
@@ -438,17 +449,8 @@ function emitTanh(a: Asm, x: number): void {
   f.f32x4.abs();
   const ax = a.save();
   // small |x|: odd polynomial
-  a.get(ax);
-  a.get(ax);
-  f.f32x4.mul();
-  const z = a.save();
-  a.poly(z, TANH_P);
-  a.get(z);
-  f.f32x4.mul();
-  a.get(ax);
-  f.f32x4.mul();
-  a.get(ax);
-  f.f32x4.add();
+  const z = a.square(ax);
+  a.oddPoly(ax, z, TANH_P);
   // larger |x|: 1 - 2 / (e^{2|x|} + 1); exact saturation to 1 (and e^inf = inf gives 1)
   a.k(1);
   a.k(2);
@@ -509,10 +511,7 @@ function emitErf(a: Asm, x: number): void {
   a.get(x);
   f.f32x4.abs();
   const ax = a.save();
-  a.get(ax);
-  a.get(ax);
-  f.f32x4.mul();
-  const z = a.save();
+  const z = a.square(ax);
   a.poly(z, ERF_A);
   a.get(ax);
   f.f32x4.mul();
@@ -707,17 +706,8 @@ function emitTrig(a: Asm, x: number, fn: "sin" | "cos" | "tan"): void {
   f.f32x4.abs();
   const ax = a.save();
   const { r, q } = emitTrigReduce(a, ax);
-  a.get(r);
-  a.get(r);
-  f.f32x4.mul();
-  const z = a.save();
-  a.poly(z, SIN_S);
-  a.get(z);
-  f.f32x4.mul();
-  a.get(r);
-  f.f32x4.mul();
-  a.get(r);
-  f.f32x4.add();
+  const z = a.square(r);
+  a.oddPoly(r, z, SIN_S);
   const sp = a.save();
   a.poly(z, COS_C);
   a.get(z);
@@ -919,10 +909,7 @@ function emitAtan(a: Asm, x: number): void {
   f.v128.bitselect();
   f.f32x4.div();
   const t = a.save();
-  a.get(t);
-  a.get(t);
-  f.f32x4.mul();
-  const z = a.save();
+  const z = a.square(t);
   a.poly(z, ATAN_A);
   a.get(z);
   f.f32x4.mul();
@@ -969,17 +956,8 @@ function emitSinhCosh(a: Asm, x: number, fn: "sinh" | "cosh"): void {
     return;
   }
   f.f32x4.sub();
-  a.get(ax);
-  a.get(ax);
-  f.f32x4.mul();
-  const z = a.save();
-  a.poly(z, SINH_P);
-  a.get(z);
-  f.f32x4.mul();
-  a.get(ax);
-  f.f32x4.mul();
-  a.get(ax);
-  f.f32x4.add();
+  const z = a.square(ax);
+  a.oddPoly(ax, z, SINH_P);
   a.get(ax);
   a.k(1);
   f.f32x4.ge();
