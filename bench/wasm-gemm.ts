@@ -19,6 +19,7 @@ import { convGeometry, matmulPlan } from "../src/ir/ops/linalg.js";
 import { getOp } from "../src/ir/registry.js";
 import { sizeOf } from "../src/ir/shape.js";
 import type { TensorType } from "../src/ir/types.js";
+import { sampleTime } from "./sample-time.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
@@ -79,20 +80,7 @@ class Runner {
   }
 }
 
-function time(f: () => void, minMs: number): number {
-  for (let i = 0; i < 3; i++) f();
-  const samples: number[] = [];
-  const start = performance.now();
-  while (samples.length < 5 || performance.now() - start < minMs) {
-    const t0 = performance.now();
-    f();
-    samples.push(performance.now() - t0);
-    if (samples.length > 2000) break;
-  }
-  samples.sort((a, b) => a - b);
-  // The machine is shared: --min reports the fastest sample (closest to the kernel's own speed).
-  return useMin ? samples[0]! : samples[samples.length >> 1]!;
-}
+const time = (f: () => void, minMs: number): number => sampleTime(f, minMs, useMin, 2000);
 
 function matmulSpec(a: TensorType, b: TensorType): KernelSpec {
   const out = f32(matmulPlan(a, b).outShape);

@@ -13,6 +13,7 @@ import { getCpuKernel } from "../src/exec/cpu/backend.js";
 import { WASM_MAX_PAGES, type WasmKernelPlan } from "../src/exec/wasm/abi.js";
 import { type TransposeTuning, wasmTransposePlan } from "../src/exec/wasm/transpose.js";
 import type { TensorType } from "../src/ir/types.js";
+import { sampleTime } from "./sample-time.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
@@ -22,20 +23,7 @@ const useMin = argv.includes("--min");
 const tuning: TransposeTuning | undefined =
   flag("tr") === undefined ? undefined : { tr: Number(flag("tr")), tc: Number(flag("tc") ?? 16), chunkElements: Number(flag("chunk") ?? 1 << 15) };
 
-function time(f: () => void, minMs: number): number {
-  for (let i = 0; i < 3; i++) f();
-  const samples: number[] = [];
-  const start = performance.now();
-  while (samples.length < 5 || performance.now() - start < minMs) {
-    const t0 = performance.now();
-    f();
-    samples.push(performance.now() - t0);
-    if (samples.length > 5000) break;
-  }
-  samples.sort((a, b) => a - b);
-  // The machine is shared: --min reports the fastest sample (closest to the kernel's own speed).
-  return useMin ? samples[0]! : samples[samples.length >> 1]!;
-}
+const time = (f: () => void, minMs: number): number => sampleTime(f, minMs, useMin);
 
 /** Buffers placed once; the plan's one phase called chunk by chunk on this thread. */
 function runner(plan: WasmKernelPlan, x: Float32Array): { call: () => void; output: () => Float32Array } {
