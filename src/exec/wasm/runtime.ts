@@ -8,13 +8,15 @@
 
 import { ValueError } from "../../ir/errors.js";
 import { emitWarning } from "../../ir/warnings.js";
+import { WASM_MAX_PAGES } from "./abi.js";
 import type { MemoryImport } from "./emit.js";
 import { HeapAllocator, PAGE_BYTES, type HeapStats } from "./runtime-alloc.js";
 import { detectFeatures, type Features } from "./runtime-features.js";
 
 /** 16 MiB to start with, 2 GiB at most (the whole i32 address range a kernel can use safely). */
 export const INITIAL_PAGES = 256;
-export const MAXIMUM_PAGES = 32768;
+/** The most the memory may grow to: the kernels' import declares the same (abi.ts). */
+export const MAXIMUM_PAGES = WASM_MAX_PAGES;
 /** Addresses below this are never handed out: 0 stays an invalid pointer. */
 const HEAP_BASE = 1024;
 
