@@ -20,6 +20,7 @@ export default defineConfig({
   plugins: [esbuildTypeScript],
   test: {
     include: ["tests/**/*.test.ts"],
+    setupFiles: ["tests/setup/fast-check.ts"],
     testTimeout: 30_000,
   },
 });

@@ -111,6 +111,9 @@ describe.skipIf(!hasGpu)("webgpu library-op codegen", () => {
     await check("logSumExp", [t("float32", [4, 30, 5])], { axes: [0, 2], keepDims: true }, LOOSE);
     await check("logSumExp", [t("float32", [6, 9])], { axes: [1], keepDims: false }, LOOSE, [randomData("float32", 54, 2)]);
     await check("logSumExp", [t("int32", [3, 0])], { axes: [1], keepDims: false }, LOOSE);
+    // Several reduced axes, one of them empty: the kernel must still be valid WGSL (no `% 0u`).
+    await check("logSumExp", [t("float32", [2, 3, 0])], { axes: [1, 2], keepDims: false }, LOOSE);
+    await check("logSumExp", [t("float32", [0, 3, 2])], { axes: [0, 2], keepDims: true }, LOOSE);
   });
 
   it("returns undefined for ops it does not generate", () => {

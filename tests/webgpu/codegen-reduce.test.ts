@@ -115,6 +115,8 @@ describe.skipIf(!hasGpu)("webgpu reduction codegen", () => {
     await check(reduceSpec("reduceSum", "float32", [3, 4, 5], [1], true), [randomData("float32", 60, 1, { finite: true })]);
     for (const op of ["reduceSum", "reduceProd", "reduceMean", "reduceAny", "reduceAll"]) {
       await check(reduceSpec(op, "float32", [3, 0, 2], [1]), [new Float32Array(0)]);
+      await check(reduceSpec(op, "float32", [3, 2, 0], [1, 2]), [new Float32Array(0)]);
+      await check(reduceSpec(op, "float32", [0, 3, 2], [0, 2]), [new Float32Array(0)]);
     }
     expect(generateWgsl(reduceSpec("reduceSum", "float32", [0, 5], [1]), limits!).passes).toEqual([]);
   });

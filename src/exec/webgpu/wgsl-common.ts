@@ -81,13 +81,16 @@ export function declareBindings(b: readonly BindingDecl[]): string {
 
 /**
  * Coordinates of a row-major flat index over static `dims`: `lines` declares `c0..c{r-1}` (as u32)
- * from the u32 expression `flat`; dims of size 1 get the literal 0.
+ * from the u32 expression `flat`; in an empty space every coordinate is the literal 0u.
  */
 export function coords(flat: string, dims: readonly number[], prefix: string, pad: string): { lines: string; names: string[] } {
   const r = dims.length;
   const names: string[] = new Array<string>(r);
   if (r === 0) return { lines: "", names };
   let lines = "";
+  // An empty space has no points, so code using these coordinates never runs; WGSL still rejects a
+  // constant `% 0u`, so every coordinate is the literal 0.
+  if (dims.includes(0)) return { lines, names: names.fill("0u") };
   if (r === 1) {
     names[0] = flat;
     return { lines, names };
