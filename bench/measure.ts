@@ -2,7 +2,22 @@
  * Runs one workload on every system, one system after another: prepare (untimed), check the
  * output against the reference, warm up, then time at least `minRuns` samples and keep the median.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { checkOutput, type Prepared, type System, type Workload } from "./workloads.js";
+
+setFlagsFromString("--expose-gc");
+/** A full collection, available without starting Node with --expose-gc. */
+const collect = runInNewContext("gc") as () => void;
+
+/**
+ * Collects garbage and lets finalizers run before a system starts, so no system pays for the
+ * garbage (JavaScript heap, WebAssembly memory blocks, GPU buffers) the previous one left.
+ */
+async function settle(): Promise<void> {
+  collect();
+  for (let i = 0; i < 2; i++) await new Promise((r) => setTimeout(r, 0));
+}
 
 export type Status = "ok" | "mismatch" | "error" | "skipped" | "n/a";
 
@@ -116,6 +131,7 @@ async function computeReference(w: Workload, systems: readonly System[]): Promis
 async function measureSystem(w: Workload, s: System, ref: Reference | undefined, opts: MeasureOptions): Promise<SystemResult> {
   const base = { system: s.id, label: s.label };
   let p: Prepared | undefined;
+  await settle();
   try {
     const reused = ref?.system === s.id ? ref.prepared : undefined;
     p = reused ?? (await s.prepare(w.task()));

@@ -20,6 +20,13 @@ function f32(t: st.Tensor): Float32Array {
   return data;
 }
 
+/** Reads a result and frees it at once, as the tfjs systems do with `dispose()`. */
+function read(t: st.Tensor): Float32Array {
+  const data = f32(t);
+  t.dispose();
+  return data;
+}
+
 interface StParams {
   readonly w: readonly st.Tensor[];
   readonly b: readonly st.Tensor[];
@@ -109,30 +116,30 @@ function symtensorSystem(compiled: boolean, threads?: number): System {
         case "elementwise": {
           const x = st.tensor(task.x);
           const f = wrap("elementwise", stFns.elementwise);
-          return { run: () => f32(f(x)) };
+          return { run: () => read(f(x)) };
         }
         case "matmul": {
           const a = st.reshape(st.tensor(task.a), [task.n, task.n]);
           const b = st.reshape(st.tensor(task.b), [task.n, task.n]);
           const f = wrap("matmul", stFns.matmul);
-          return { run: () => f32(f(a, b)) };
+          return { run: () => read(f(a, b)) };
         }
         case "softmax": {
           const x = st.reshape(st.tensor(task.x), [task.rows, task.cols]);
           const f = wrap("softmax", stFns.softmax);
-          return { run: () => f32(f(x)) };
+          return { run: () => read(f(x)) };
         }
         case "mlp": {
           const x = st.reshape(st.tensor(task.x), [task.batch, task.params.dims[0]!]);
           const p = stParams(task.params);
           const f = wrap("mlp", stFns.mlp);
-          return { run: () => f32(f(x, p)) };
+          return { run: () => read(f(x, p)) };
         }
         case "add": {
           const a = st.tensor(task.a);
           const b = st.tensor(task.b);
           const f = wrap("add", stFns.add);
-          return { run: () => f32(f(a, b)) };
+          return { run: () => read(f(a, b)) };
         }
         case "mlpTrain": {
           const x = st.reshape(st.tensor(task.x), [task.batch, task.params.dims[0]!]);
@@ -143,7 +150,9 @@ function symtensorSystem(compiled: boolean, threads?: number): System {
           return {
             run: () => {
               const r = f(p, x, targets);
-              return trainOutput(r.loss.item() as number, r.params.b.map(f32), f32(r.params.w.at(-1)!));
+              const out = trainOutput(r.loss.item() as number, r.params.b.map(f32), f32(r.params.w.at(-1)!));
+              for (const t of [r.loss, ...r.params.w, ...r.params.b]) t.dispose();
+              return out;
             },
           };
         }

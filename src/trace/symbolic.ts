@@ -8,6 +8,7 @@ import { CODE_HINTS, SYMBOLIC_GUIDANCE } from "../guidance.js";
 import type { DType } from "../ir/dtype.js";
 import { type SymbolicTensorInfo, SymbolicTensorError } from "../ir/errors.js";
 import { GraphBuilder, type SourceLoc, type Value } from "../ir/graph.js";
+import { pinTensorData } from "../exec/wasm/executor.js";
 import { formatType, type TensorType } from "../ir/types.js";
 import type { NDArray } from "../interop/ndarray.js";
 import { type Device, type EagerTensor, Tensor } from "./tensor.js";
@@ -60,7 +61,10 @@ export class Trace {
   constant(t: EagerTensor): Value {
     let v = this.constants.get(t);
     if (!v) {
-      v = this.builder.addConstant(t.type, t.buffer());
+      const data = t.buffer();
+      // The graph outlives this trace: disposing the tensor must not free the constant's memory.
+      pinTensorData(data);
+      v = this.builder.addConstant(t.type, data);
       this.constants.set(t, v);
       this.provenance.set(v.name, { op: "constant", operands: [], loc: undefined });
     }

@@ -10,6 +10,7 @@ import { formatType, type TensorType } from "../ir/types.js";
 import { formatNDArray } from "../interop/format.js";
 import { NDArray, type NestedList } from "../interop/ndarray.js";
 import type { GpuStorage } from "../exec/webgpu/buffers.js";
+import { releaseTensorData, retainTensorData } from "../exec/wasm/executor.js";
 import { requireWebGPU } from "../exec/webgpu/runtime.js";
 import { readback, upload } from "../exec/webgpu/transfer.js";
 import { checkDevice, countDeviceToHost, countHostToDevice } from "./device.js";
@@ -104,6 +105,7 @@ export class EagerTensor extends Tensor {
   constructor(data: TypedArray, type: TensorType, device: Device = "cpu") {
     super();
     this.#data = data;
+    retainTensorData(data);
     // Types from graphs are already frozen: share them instead of copying on every result.
     this.#type = Object.isFrozen(type) && Object.isFrozen(type.shape) ? type : { dtype: type.dtype, shape: Object.freeze([...type.shape]) };
     this.#device = device;
@@ -210,6 +212,7 @@ export class EagerTensor extends Tensor {
   }
 
   dispose(): void {
+    if (this.#data !== null) releaseTensorData(this.#data);
     this.#data = null;
     if (this.#gpu !== null) {
       gpuFinalizer?.unregister(this);

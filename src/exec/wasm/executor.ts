@@ -69,19 +69,44 @@ export function allocateInWasm(rt: WasmRuntime, type: TensorType, owner: object)
 // ---- tensors that live in WebAssembly memory ---------------------------------------------------------
 
 /**
- * Bytes of tensor data that may live in WebAssembly memory at once. Their blocks return to the
- * allocator only when the garbage collector has collected the arrays and the event loop has run
- * the finalizers, which a long synchronous loop never lets happen: past the budget, new tensors
- * go to the JavaScript heap (and their kernels copy), so memory stays bounded either way.
+ * Bytes of tensor data that may live in WebAssembly memory at once. A block returns to the
+ * allocator when its tensors are disposed, or else when the garbage collector has collected the
+ * array and the event loop has run the finalizers, which a long synchronous loop never lets
+ * happen: past the budget, new tensors go to the JavaScript heap (and their kernels copy), so
+ * memory stays bounded either way.
  */
 const RESIDENT_BUDGET = 128 * 1024 * 1024;
 /** Smaller arrays stay on the JavaScript heap: copying them costs less than a block does. */
 const RESIDENT_MIN_BYTES = 16 * 1024;
 let residentBytes = 0;
-const residents = new FinalizationRegistry<{ rt: WasmRuntime; ptr: number; bytes: number }>(({ rt, ptr, bytes }) => {
-  rt.free(ptr);
-  residentBytes -= bytes;
-});
+
+/**
+ * One tensor-data block in WebAssembly memory. `owners` counts the tensors that hold the view;
+ * `pinned` marks a view that escaped to something other than a tensor (a traced graph's constant),
+ * which only the garbage collector can prove dead.
+ */
+interface ResidentBlock {
+  readonly rt: WasmRuntime;
+  readonly ptr: number;
+  readonly bytes: number;
+  owners: number;
+  pinned: boolean;
+  freed: boolean;
+}
+
+function freeBlock(b: ResidentBlock): void {
+  if (b.freed) return;
+  b.freed = true;
+  live.delete(b.ptr);
+  b.rt.free(b.ptr);
+  residentBytes -= b.bytes;
+}
+
+const residents = new FinalizationRegistry<ResidentBlock>(freeBlock);
+/** The block behind each view allocateTensorData returned. */
+const blocks = new WeakMap<TypedArray, ResidentBlock>();
+/** Every block not yet freed, by address: to find the block under a view made by subarray(). */
+const live = new Map<number, ResidentBlock>();
 
 /**
  * A typed array for tensor data (zeroed unless `zeroed` is false: the caller writes every element): in the shared WebAssembly memory when it is large enough
@@ -102,8 +127,54 @@ export function allocateTensorData(dtype: DType, n: number, zeroed = true): Type
   // Blocks are reused: zero it, as a fresh ArrayBuffer would be, unless the caller overwrites it all.
   if (zeroed) new Uint8Array(view.buffer, ptr, bytes).fill(0);
   residentBytes += bytes;
-  residents.register(view, { rt, ptr, bytes });
+  const block: ResidentBlock = { rt, ptr, bytes, owners: 0, pinned: false, freed: false };
+  blocks.set(view, block);
+  live.set(ptr, block);
+  residents.register(view, block, block);
   return view;
+}
+
+/**
+ * Pins the block under a view that allocateTensorData did not return itself (a subarray of one).
+ * Views on another SharedArrayBuffer may pin a block by mistake, which only delays its release.
+ */
+function pinContaining(data: TypedArray): void {
+  if (!(data.buffer instanceof SharedArrayBuffer)) return;
+  for (const b of live.values()) {
+    if (data.byteOffset >= b.ptr && data.byteOffset < b.ptr + b.bytes) b.pinned = true;
+  }
+}
+
+/** A tensor now holds `data` (called for every CPU tensor; a no-op off WebAssembly memory). */
+export function retainTensorData(data: TypedArray): void {
+  const b = blocks.get(data);
+  if (b !== undefined) b.owners++;
+  else pinContaining(data);
+}
+
+/**
+ * `data` escapes to a holder that is not a tensor (a graph constant): its block is then freed only
+ * by the garbage collector, never by dispose().
+ */
+export function pinTensorData(data: TypedArray): void {
+  const b = blocks.get(data);
+  if (b !== undefined) b.pinned = true;
+  else pinContaining(data);
+}
+
+/**
+ * A tensor holding `data` was disposed. When it was the last tensor holding a block that never
+ * escaped, the block goes back to the allocator now instead of after the next collection, which a
+ * long synchronous loop (a benchmark, a training loop) would never reach.
+ */
+export function releaseTensorData(data: TypedArray): void {
+  const b = blocks.get(data);
+  if (b === undefined || b.freed) return;
+  b.owners--;
+  if (b.owners > 0 || b.pinned) return;
+  residents.unregister(b);
+  blocks.delete(data);
+  freeBlock(b);
 }
 
 /** Bytes of tensor data currently in WebAssembly memory (for tests). */
