@@ -3,7 +3,7 @@
  * copy of the tensor's), with NumPy's vocabulary: dtype, shape, strides (in bytes, as NumPy),
  * size, ndim, get/set, tolist, item, reshape, astype, toString in NumPy's repr style, and .npy bytes.
  */
-import { allocate, type DType, dtypeInfo, dtypeOfTypedArray, isFloat, parseDType, type TypedArray } from "../ir/dtype.js";
+import { allocate, copyArray, type DType, dtypeInfo, dtypeOfTypedArray, isFloat, parseDType, type TypedArray } from "../ir/dtype.js";
 import { DTypeError, IndexError, ShapeError, ValueError } from "../ir/errors.js";
 import * as M from "../ir/scalar-math.js";
 import { checkShape, describe, sizeOf, stridesOf } from "../ir/shape.js";
@@ -127,7 +127,7 @@ export class NDArray {
   reshape(...shape: number[] | [readonly number[]]): NDArray {
     const dims = (Array.isArray(shape[0]) ? shape[0] : shape) as readonly number[];
     const resolved = resolveReshape(this.shape, dims, "NDArray.reshape");
-    return new NDArray(this.data.slice(), resolved, this.dtype);
+    return new NDArray(copyArray(this.data), resolved, this.dtype);
   }
 
   /**

@@ -76,6 +76,16 @@ export function allocate(d: DType, n: number): TypedArray {
   }
 }
 
+/**
+ * An independent copy of `a` (same type). `TypedArray.prototype.slice` copies element by element in
+ * V8 (about 0.5 ms for 2 MiB); `set` into a new array is a block copy, several times faster.
+ */
+export function copyArray<T extends TypedArray | Uint32Array>(a: T): T {
+  const out = new (a.constructor as new (n: number) => T)(a.length);
+  out.set(a as never);
+  return out;
+}
+
 /** The dtype that stores a TypedArray of this class, if any. */
 export function dtypeOfTypedArray(a: ArrayBufferView): DType | undefined {
   if (a instanceof Float32Array) return "float32";

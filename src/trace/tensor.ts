@@ -3,7 +3,7 @@
  * and, once tracing exists, SymbolicTensor (stands for a value of a graph being traced). Every op is
  * available as a function and as a method; methods are installed in one place (methods.ts).
  */
-import type { DType, TypedArray } from "../ir/dtype.js";
+import { copyArray, type DType, type TypedArray } from "../ir/dtype.js";
 import { DeviceSyncError, DisposedTensorError, ValueError } from "../ir/errors.js";
 import { sizeOf } from "../ir/shape.js";
 import { formatType, type TensorType } from "../ir/types.js";
@@ -176,7 +176,7 @@ export class EagerTensor extends Tensor {
   }
 
   numpy(): NDArray {
-    const data = this.buffer().slice();
+    const data = copyArray(this.buffer());
     countDeviceToHost("cpu", data.byteLength, false);
     return new NDArray(data, this.#type.shape, this.#type.dtype);
   }

@@ -169,8 +169,12 @@ const LOG2E = 1.4426950408889634;
 // ln 2 split Cody-Waite style: HI has 9 significant bits, so n*HI is exact for |n| < 2^15.
 const LN2_HI = 0.693359375;
 const LN2_LO = -2.12194440e-4;
-// Cephes expf: e^r = 1 + r + r^2 * P(r) on |r| <= ln2/2.
-const EXP_P = [5.0000001201e-1, 1.6666665459e-1, 4.1665795894e-2, 8.3334519073e-3, 1.3981999507e-3, 1.9875691500e-4];
+// e^r = 1 + r + r^2 * P(r) on |r| <= ln2/2, P of degree 4 fitted for relative error
+// (scripts/fit-exp-poly.py): it rounds like Cephes' degree-5 P (max 1 ulp, the same share of
+// results not correctly rounded) with one multiply-add less; degree 3 would reach 2 ulp.
+const EXP_P = [0.4999999403953552, 0.1666652113199234, 0.04166838899254799, 0.00836874544620514, 0.0013814540579915047];
+// Cephes expf's P, kept for expm1, whose small results need its extra accuracy.
+const EXPM1_P = [5.0000001201e-1, 1.6666665459e-1, 4.1665795894e-2, 8.3334519073e-3, 1.3981999507e-3, 1.9875691500e-4];
 
 /**
  * Pushes e^x * 2^scale (scale a small integer: cosh/sinh use -1). x is clamped to [-104, 90]: below,
@@ -271,19 +275,24 @@ function emitExpScaled(a: Asm, x: number, scale: number): void {
 }
 
 /**
- * e^x. When every lane has |x| <= 87 (NaN fails the test), n stays within [-126, 126]: no clamp is
- * needed and one power-of-two factor replaces the two, with the same single rounding of p * 2^n
- * (the two-factor path's first product is exact in that range), so both paths give the same bits.
- * Other vectors take the full-range path.
+ * e^x. When no lane has |x| > 87, n stays within [-126, 126]: no clamp is needed and one
+ * power-of-two factor replaces the two, with the same single rounding of p * 2^n (the two-factor
+ * path's first product is exact in that range), so both paths give the same bits. NaN lanes fail
+ * the comparison and stay NaN on the fast path. Other vectors take the full-range path.
  */
 function emitExp(a: Asm, x: number): void {
   const { f } = a;
+  // |x| > 87 in any lane -> full range. A NaN lane compares false and takes the fast path, where it
+  // stays NaN with the same payload. The mask (hoistable) is cheaper in V8 than f32x4.abs.
   a.get(x);
-  f.f32x4.abs();
+  a.ki(0x7fffffff);
+  f.v128.and();
   a.k(87);
-  f.f32x4.le();
-  f.i32x4.allTrue();
+  f.f32x4.gt();
+  f.v128.anyTrue();
   f.if("v128");
+  emitExpScaled(a, x, 0);
+  f.else();
   {
     const { n, r, z } = emitExpReduce(a, x, -104, false);
     a.poly(r, EXP_P);
@@ -300,8 +309,6 @@ function emitExp(a: Asm, x: number): void {
     f.i32x4.shl();
     f.f32x4.mul();
   }
-  f.else();
-  emitExpScaled(a, x, 0);
   f.end();
 }
 
@@ -771,9 +778,9 @@ function emitTrig(a: Asm, x: number, fn: "sin" | "cos" | "tan"): void {
 
 function emitExpm1(a: Asm, x: number): void {
   const { f } = a;
-  // same reduction and polynomial as exp: e^r - 1 = r + r^2 P(r)
+  // same reduction as exp, with Cephes' degree-5 P: e^r - 1 = r + r^2 P(r)
   const { n, r, z } = emitExpReduce(a, x, -20);
-  a.poly(r, EXP_P);
+  a.poly(r, EXPM1_P);
   a.get(z);
   f.f32x4.mul();
   a.get(r);

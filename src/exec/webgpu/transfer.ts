@@ -3,7 +3,7 @@
  * and uint8 as one u32 each (WGSL has no 8-bit storage). float64 has no WGSL type: it is refused
  * with a DTypeError naming the device, never truncated to f32.
  */
-import { allocate, type DType, type TypedArray } from "../../ir/dtype.js";
+import { allocate, copyArray, type DType, type TypedArray } from "../../ir/dtype.js";
 import { DTypeError, WebGPUError } from "../../ir/errors.js";
 import { sizeOf } from "../../ir/shape.js";
 import { formatType, type TensorType } from "../../ir/types.js";
@@ -38,7 +38,7 @@ export function upload(rt: WebGPURuntime, data: TypedArray, type: TensorType, wh
     let src = toGpuLayout(data, type.dtype);
     // Tensor data may live in the WebAssembly kernels' shared memory; writeBuffer takes only
     // unshared buffers.
-    if (typeof SharedArrayBuffer !== "undefined" && src.buffer instanceof SharedArrayBuffer) src = src.slice();
+    if (typeof SharedArrayBuffer !== "undefined" && src.buffer instanceof SharedArrayBuffer) src = copyArray(src);
     rt.device.queue.writeBuffer(storage.buffer, 0, src.buffer, src.byteOffset, src.byteLength);
   }
   return storage;
