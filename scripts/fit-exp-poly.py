@@ -34,9 +34,10 @@ def ulp_error(coeffs):
     cs = [f(x) for x in coeffs]
     x = np.random.default_rng(1).uniform(-87, 87, 4_000_000).astype(f)
     x = np.concatenate([x, np.linspace(-1, 1, 1_000_000, dtype=f)])
-    t = x * f(1.4426950408889634) + f(12582912)
-    j = t - f(12582912)
-    n = t.view(np.int32) - np.int32(0x4B400000)
+    magic = f(12582912 + 127)  # 1.5 * 2^23 + the exponent bias, as the kernel's EXP_BIAS
+    t = x * f(1.4426950408889634) + magic
+    j = t - magic
+    n = t.view(np.int32) - np.int32(0x4B400000 + 127)
     r = (x - j * f(0.693359375)) - j * f(-2.12194440e-4)
     p = cs[-1]
     for c in reversed(cs[:-1]):

@@ -195,6 +195,26 @@ describe("wasm vmath", () => {
     }
   });
 
+  it("gives the same bits on exp's fast path (no lane beyond 87) as on its full-range path", () => {
+    // 1M values in [-87, 87] plus NaNs with payloads; then every fourth lane is replaced by 100,
+    // which sends each vector down the full-range path, and the other three lanes must not change.
+    const n = 1 << 20;
+    const xs = new Float32Array(n);
+    for (let i = 0; i < n; i++) xs[i] = -87 + (174 * i) / (n - 1);
+    const nan = new Int32Array(xs.buffer);
+    for (let i = 5; i < n; i += 4099) nan[i] = 0x7fc00000 | (i & 0x3fffff) | (i % 2 === 0 ? 0 : 0x80000000 | 0);
+    const slow = xs.slice();
+    for (let i = 3; i < n; i += 4) slow[i] = 100;
+    for (const fn of ["exp", "tanh", "sigmoid", "erf", "sinh", "cosh"] as const) {
+      const run = kernel(fn);
+      const a = new Int32Array(run(xs).buffer);
+      const b = new Int32Array(run(slow).buffer);
+      let diff = 0;
+      for (let i = 0; i < n; i++) if (i % 4 !== 3 && a[i] !== b[i]) diff++;
+      expect(diff, `${fn}: lanes that differ between the two paths`).toBe(0);
+    }
+  });
+
   it("gives the same bits with constants hoisted out of the loop", () => {
     const xs = new Float32Array(sweep(40009));
     for (const fn of FNS) {

@@ -176,12 +176,6 @@ const EXP_P = [0.4999999403953552, 0.1666652113199234, 0.04166838899254799, 0.00
 // Cephes expf's P, kept for expm1, whose small results need its extra accuracy.
 const EXPM1_P = [5.0000001201e-1, 1.6666665459e-1, 4.1665795894e-2, 8.3334519073e-3, 1.3981999507e-3, 1.9875691500e-4];
 
-/**
- * Pushes e^x * 2^scale (scale a small integer: cosh/sinh use -1). x is clamped to [-104, 90]: below,
- * the result rounds to 0; above, it overflows to infinity (NaN passes through min/max). The power of
- * two is applied as two factors 2^n1 * 2^n2, each built from exponent bits, so that results from
- * 2^-150 (denormals, rounded once by the last multiply) to above 2^128 (infinity) come out right.
- */
 /** 1.5 * 2^23: adding it rounds a float32 of magnitude < 2^22 to an integer held in the low mantissa bits. */
 const ROUND_MAGIC = 12582912;
 const ROUND_MAGIC_BITS = 0x4b400000;
@@ -193,6 +187,24 @@ const ROUND_MAGIC_BITS = 0x4b400000;
  * and pushes nothing. r = x - j ln2 is exact in the first step (Sterbenz), so r carries one rounding.
  */
 function emitExpReduce(a: Asm, x: number, lo: number, clamp = true): { n: number; r: number; z: number } {
+  const { t, r, z } = emitExpRound(a, x, lo, clamp);
+  a.get(t);
+  a.ki(ROUND_MAGIC_BITS + EXP_BIAS);
+  a.f.i32x4.sub();
+  const n = a.save();
+  return { n, r, z };
+}
+
+/**
+ * The float32 exponent bias, added to the rounding constant so that t's low bits hold j + 127 and
+ * t << 23 is 2^j. Every exp path uses the same constant: the constant's parity decides which way
+ * a tie (x log2e exactly halfway between integers) rounds, so paths with different constants
+ * would pick different j there and round the result differently.
+ */
+const EXP_BIAS = 127;
+
+/** The reduction's arithmetic: t = x log2e + (1.5 * 2^23 + 127), j = t - that, r = x - j ln2 in two steps, z = r^2. */
+function emitExpRound(a: Asm, x: number, lo: number, clamp: boolean): { t: number; r: number; z: number } {
   const { f } = a;
   let xc = x;
   if (clamp) {
@@ -203,20 +215,17 @@ function emitExpReduce(a: Asm, x: number, lo: number, clamp = true): { n: number
     f.f32x4.pmax();
     xc = a.save();
   }
+  const magic = ROUND_MAGIC + EXP_BIAS;
   const t = a.tmp();
   a.get(xc);
   a.k(LOG2E);
   f.f32x4.mul();
-  a.k(ROUND_MAGIC);
+  a.k(magic);
   f.f32x4.add();
   f.localTee(t);
-  a.k(ROUND_MAGIC);
+  a.k(magic);
   f.f32x4.sub();
   const j = a.save();
-  a.get(t);
-  a.ki(ROUND_MAGIC_BITS);
-  f.i32x4.sub();
-  const n = a.save();
   a.get(xc);
   a.get(j);
   a.k(LN2_HI);
@@ -228,7 +237,7 @@ function emitExpReduce(a: Asm, x: number, lo: number, clamp = true): { n: number
   f.f32x4.sub();
   const r = a.save();
   const z = a.square(r);
-  return { n, r, z };
+  return { t, r, z };
 }
 
 /**
@@ -294,7 +303,8 @@ function emitExp(a: Asm, x: number): void {
   emitExpScaled(a, x, 0);
   f.else();
   {
-    const { n, r, z } = emitExpReduce(a, x, -104, false);
+    // The exponent bias rides in the rounding constant: t's low bits are n + 127, so t << 23 is 2^n.
+    const { t, r, z } = emitExpRound(a, x, -104, false);
     a.poly(r, EXP_P);
     a.get(z);
     f.f32x4.mul();
@@ -302,9 +312,7 @@ function emitExp(a: Asm, x: number): void {
     f.f32x4.add();
     a.k(1);
     f.f32x4.add();
-    a.get(n);
-    a.ki(127);
-    f.i32x4.add();
+    a.get(t);
     f.i32.const(23);
     f.i32x4.shl();
     f.f32x4.mul();
