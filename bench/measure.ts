@@ -1,21 +1,19 @@
 /**
- * Runs one workload on every system, one system after another: prepare (untimed), check the
- * output against the reference, warm up, then time at least `minRuns` samples and keep the median.
+ * Runs one workload on every system: each is prepared (untimed), checked against the reference
+ * output and warmed up; then the timed samples are taken in ROUNDS rounds that visit every system
+ * in turn (the order rotating), and each system's median is over all its samples. The dev machine
+ * is shared and its speed drifts by up to 2x over minutes, so timing one system after another
+ * would turn that drift into a ratio between systems; interleaving spreads it over all of them.
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { checkOutput, type Prepared, type System, type Workload } from "./workloads.js";
 
-setFlagsFromString("--expose-gc");
-/** A full collection, available without starting Node with --expose-gc. */
-const collect = runInNewContext("gc") as () => void;
-
 /**
- * Collects garbage and lets finalizers run before a system starts, so no system pays for the
- * garbage (JavaScript heap, WebAssembly memory blocks, GPU buffers) the previous one left.
+ * Lets the event loop turn before a system starts, so finalizers for the garbage the previous
+ * system left (JavaScript heap, WebAssembly memory blocks, GPU buffers) can run. No forced
+ * collection: enabling --expose-gc at run time (v8.setFlagsFromString) slowed every system here,
+ * symtensor and tfjs alike, by up to 2x.
  */
 async function settle(): Promise<void> {
-  collect();
   for (let i = 0; i < 2; i++) await new Promise((r) => setTimeout(r, 0));
 }
 
@@ -128,7 +126,22 @@ async function computeReference(w: Workload, systems: readonly System[]): Promis
   return undefined;
 }
 
-async function measureSystem(w: Workload, s: System, ref: Reference | undefined, opts: MeasureOptions): Promise<SystemResult> {
+/** A system ready to be timed: prepared, checked and warmed up. */
+interface Ready {
+  readonly base: { readonly system: string; readonly label: string };
+  readonly p: Prepared;
+  readonly isAsync: boolean;
+  readonly firstMs: number;
+  readonly note: string;
+  readonly runs: number;
+  readonly times: number[];
+}
+
+/** Rounds of timed samples; every system takes its share of samples in each. */
+const ROUNDS = 5;
+
+/** Prepares, checks and warms up one system; a finished result when it cannot be timed. */
+async function readySystem(w: Workload, s: System, ref: Reference | undefined, opts: MeasureOptions): Promise<Ready | SystemResult> {
   const base = { system: s.id, label: s.label };
   let p: Prepared | undefined;
   await settle();
@@ -156,7 +169,10 @@ async function measureSystem(w: Workload, s: System, ref: Reference | undefined,
       if (!ref) note = "no reference output to check against";
       else {
         const c = checkOutput(w, out, ref.output);
-        if (!c.ok) return { ...base, status: "mismatch", firstMs, note: `differs from ${ref.system}: ${c.detail}` };
+        if (!c.ok) {
+          await disposeQuietly(p);
+          return { ...base, status: "mismatch", firstMs, note: `differs from ${ref.system}: ${c.detail}` };
+        }
         note = c.detail;
       }
     }
@@ -167,15 +183,28 @@ async function measureSystem(w: Workload, s: System, ref: Reference | undefined,
     const times = [await sample(p, w.callsPerSample, isAsync)];
     const perSample = Math.max(times[0]! * w.callsPerSample, 1e-3);
     const runs = Math.max(w.minRuns, Math.min(opts.maxRuns, Math.floor(opts.targetMs / perSample)));
-    while (times.length < runs) times.push(await sample(p, w.callsPerSample, isAsync));
-    const medianMs = median(times);
-    const r: SystemResult = { ...base, status: "ok", medianMs, runs, firstMs, note };
-    return w.flops === undefined ? r : { ...r, gflops: w.flops / (medianMs * 1e6) };
+    return { base, p, isAsync, firstMs, note, runs, times };
   } catch (e) {
-    return { ...base, status: "error", note: message(e) };
-  } finally {
     await disposeQuietly(p);
+    return { ...base, status: "error", note: message(e) };
   }
+}
+
+/** Takes round `round`'s share of a ready system's samples; a result when it fails. */
+async function timeRound(w: Workload, r: Ready, round: number): Promise<SystemResult | undefined> {
+  const until = Math.ceil((r.runs * (round + 1)) / ROUNDS);
+  try {
+    while (r.times.length < until) r.times.push(await sample(r.p, w.callsPerSample, r.isAsync));
+    return undefined;
+  } catch (e) {
+    return { ...r.base, status: "error", note: message(e) };
+  }
+}
+
+function finished(w: Workload, r: Ready): SystemResult {
+  const medianMs = median(r.times);
+  const out: SystemResult = { ...r.base, status: "ok", medianMs, runs: r.times.length, firstMs: r.firstMs, note: r.note };
+  return w.flops === undefined ? out : { ...out, gflops: w.flops / (medianMs * 1e6) };
 }
 
 /**
@@ -191,14 +220,34 @@ export async function measureWorkload(
 ): Promise<WorkloadResult> {
   const ref = await computeReference(w, referencePool.filter((s) => !unavailable.has(s.id)));
   if (ref && !systems.some((s) => s.id === ref.system)) await disposeQuietly(ref.prepared);
-  const results: SystemResult[] = [];
+  const slots: (Ready | SystemResult)[] = [];
   for (const s of systems) {
     const why = unavailable.get(s.id);
-    if (why !== undefined) {
-      results.push({ system: s.id, label: s.label, status: "skipped", note: why });
+    slots.push(why !== undefined ? { system: s.id, label: s.label, status: "skipped", note: why } : await readySystem(w, s, ref, opts));
+  }
+  const isReady = (x: Ready | SystemResult): x is Ready => "p" in x;
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = slots.map((_, i) => i).filter((i) => isReady(slots[i]!));
+    // Rotate the order, so no system always runs right after the same neighbour.
+    for (let k = 0; k < order.length; k++) {
+      const i = order[(k + round) % order.length]!;
+      // A pause between turns lets the previous system's spinning threads go to sleep.
+      await new Promise((res) => setTimeout(res, 5));
+      const failed = await timeRound(w, slots[i] as Ready, round);
+      if (failed) {
+        await disposeQuietly((slots[i] as Ready).p);
+        slots[i] = failed;
+      }
+    }
+  }
+  const results: SystemResult[] = [];
+  for (const x of slots) {
+    if (!isReady(x)) {
+      results.push(x);
       continue;
     }
-    results.push(await measureSystem(w, s, ref, opts));
+    results.push(finished(w, x));
+    await disposeQuietly(x.p);
   }
   const fnTime = results.find((r) => r.system === "st-fn" && r.status === "ok")?.medianMs;
   if (fnTime !== undefined) for (const r of results) if (r.medianMs !== undefined) r.ratio = r.medianMs / fnTime;
