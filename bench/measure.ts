@@ -194,6 +194,7 @@ async function readySystem(w: Workload, s: System, ref: Reference | undefined, o
 async function timeRound(w: Workload, r: Ready, round: number): Promise<SystemResult | undefined> {
   const until = Math.ceil((r.runs * (round + 1)) / ROUNDS);
   try {
+    await r.p.activate?.();
     while (r.times.length < until) r.times.push(await sample(r.p, w.callsPerSample, r.isAsync));
     return undefined;
   } catch (e) {

@@ -87,19 +87,22 @@ export function tfjsSystem(backend: "cpu" | "wasm"): System {
         return x;
       };
       const dispose = (): void => held.forEach((x) => x.dispose());
+      const activate = async (): Promise<void> => {
+        if (t.getBackend() !== backend && !(await t.setBackend(backend))) throw new Error(`tfjs backend ${backend} is not available`);
+      };
       switch (task.kind) {
         case "elementwise": {
           const x = keep(t.tensor1d(task.x));
-          return { run: () => readOnce(() => t.add(t.mul(t.tanh(t.add(t.mul(x, 0.5), 1)), x), t.sigmoid(x))), dispose };
+          return { run: () => readOnce(() => t.add(t.mul(t.tanh(t.add(t.mul(x, 0.5), 1)), x), t.sigmoid(x))), dispose, activate };
         }
         case "matmul": {
           const a = keep(t.tensor2d(task.a, [task.n, task.n]));
           const b = keep(t.tensor2d(task.b, [task.n, task.n]));
-          return { run: () => readOnce(() => t.matMul(a, b)), dispose };
+          return { run: () => readOnce(() => t.matMul(a, b)), dispose, activate };
         }
         case "softmax": {
           const x = keep(t.tensor2d(task.x, [task.rows, task.cols]));
-          return { run: () => readOnce(() => t.softmax(x)), dispose };
+          return { run: () => readOnce(() => t.softmax(x)), dispose, activate };
         }
         case "mlp": {
           const x = keep(t.tensor2d(task.x, [task.batch, task.params.dims[0]!]));
@@ -113,12 +116,12 @@ export function tfjsSystem(backend: "cpu" | "wasm"): System {
             }
             return t.softmax(h);
           };
-          return { run: () => readOnce(forward), dispose };
+          return { run: () => readOnce(forward), dispose, activate };
         }
         case "add": {
           const a = keep(t.tensor1d(task.a));
           const b = keep(t.tensor1d(task.b));
-          return { run: () => readOnce(() => t.add(a, b)), dispose };
+          return { run: () => readOnce(() => t.add(a, b)), dispose, activate };
         }
         case "mlpTrain": {
           const dims = task.params.dims;
@@ -155,6 +158,7 @@ export function tfjsSystem(backend: "cpu" | "wasm"): System {
               }
             },
             dispose,
+            activate,
           };
         }
         case "mlpFirstCall":

@@ -55,6 +55,12 @@ export interface Prepared {
   readonly note?: string;
   /** Frees what prepare() allocated (sessions, device tensors). */
   dispose?(): void | Promise<void>;
+  /**
+   * Makes this system's global state current again before a turn of timed samples (untimed):
+   * systems are timed interleaved, and the two tfjs systems share one tfjs-core whose active
+   * backend is global.
+   */
+  activate?(): void | Promise<void>;
 }
 
 export interface System {

@@ -97,7 +97,6 @@ interface ResidentBlock {
 function freeBlock(b: ResidentBlock): void {
   if (b.freed) return;
   b.freed = true;
-  live.delete(b.ptr);
   b.rt.free(b.ptr);
   residentBytes -= b.bytes;
 }
@@ -105,8 +104,6 @@ function freeBlock(b: ResidentBlock): void {
 const residents = new FinalizationRegistry<ResidentBlock>(freeBlock);
 /** The block behind each view allocateTensorData returned. */
 const blocks = new WeakMap<TypedArray, ResidentBlock>();
-/** Every block not yet freed, by address: to find the block under a view made by subarray(). */
-const live = new Map<number, ResidentBlock>();
 
 /**
  * A typed array for tensor data (zeroed unless `zeroed` is false: the caller writes every element): in the shared WebAssembly memory when it is large enough
@@ -129,27 +126,19 @@ export function allocateTensorData(dtype: DType, n: number, zeroed = true): Type
   residentBytes += bytes;
   const block: ResidentBlock = { rt, ptr, bytes, owners: 0, pinned: false, freed: false };
   blocks.set(view, block);
-  live.set(ptr, block);
   residents.register(view, block, block);
   return view;
 }
 
 /**
- * Pins the block under a view that allocateTensorData did not return itself (a subarray of one).
- * Views on another SharedArrayBuffer may pin a block by mistake, which only delays its release.
+ * A tensor now holds `data` (called for every CPU tensor; a no-op for arrays that are not a
+ * block's own view). Tensor data is never a subarray of another tensor's block (the interpreter
+ * copies scan slices), so the view itself identifies its block. Reading `data.buffer` here would
+ * cost V8 a materialization for every small on-heap array.
  */
-function pinContaining(data: TypedArray): void {
-  if (!(data.buffer instanceof SharedArrayBuffer)) return;
-  for (const b of live.values()) {
-    if (data.byteOffset >= b.ptr && data.byteOffset < b.ptr + b.bytes) b.pinned = true;
-  }
-}
-
-/** A tensor now holds `data` (called for every CPU tensor; a no-op off WebAssembly memory). */
 export function retainTensorData(data: TypedArray): void {
   const b = blocks.get(data);
   if (b !== undefined) b.owners++;
-  else pinContaining(data);
 }
 
 /**
@@ -159,7 +148,6 @@ export function retainTensorData(data: TypedArray): void {
 export function pinTensorData(data: TypedArray): void {
   const b = blocks.get(data);
   if (b !== undefined) b.pinned = true;
-  else pinContaining(data);
 }
 
 /**

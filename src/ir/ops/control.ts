@@ -244,7 +244,13 @@ const scanOp: OpDef & RegionEval = {
     let carry = operands.slice(0, nc);
     for (let s = 0; s < length; s++) {
       const t = reverse ? length - 1 - s : s;
-      const slices = xs.map((x, k): RegionBuffer => ({ data: x.data.subarray(t * xSizes[k]!, (t + 1) * xSizes[k]!), type: { dtype: x.type.dtype, shape: x.type.shape.slice(1) } }));
+      // Copies, not subarray views: the body may return a slice as the carry, and a result that
+      // aliased part of xs would outlive xs's buffer (dispose() frees a tensor's block at once).
+      const slices = xs.map((x, k): RegionBuffer => {
+        const data = allocate(x.type.dtype, xSizes[k]!);
+        data.set(x.data.subarray(t * xSizes[k]!, (t + 1) * xSizes[k]!) as never);
+        return { data, type: { dtype: x.type.dtype, shape: x.type.shape.slice(1) } };
+      });
       const out = run(0, [...carry, ...slices, ...captures]);
       carry = out.slice(0, nc);
       for (let k = 0; k < ys.length; k++) ys[k]!.set(out[nc + k]!.data, t * ySizes[k]!);
