@@ -137,6 +137,7 @@ export function allocateTensorData(dtype: DType, n: number, zeroed = true): Type
  * cost V8 a materialization for every small on-heap array.
  */
 export function retainTensorData(data: TypedArray): void {
+  if (data.byteLength < RESIDENT_MIN_BYTES) return; // never a block: skip the lookup on the tiny-call path
   const b = blocks.get(data);
   if (b !== undefined) b.owners++;
 }
@@ -156,6 +157,7 @@ export function pinTensorData(data: TypedArray): void {
  * long synchronous loop (a benchmark, a training loop) would never reach.
  */
 export function releaseTensorData(data: TypedArray): void {
+  if (data.byteLength < RESIDENT_MIN_BYTES) return;
   const b = blocks.get(data);
   if (b === undefined || b.freed) return;
   b.owners--;
