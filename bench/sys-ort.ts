@@ -108,6 +108,7 @@ export function ortSystem(threads: number): System {
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
   } as const;
   const runOnce = async (session: Session, feeds: Record<string, OrtTensor>): Promise<Float32Array> => {
     const out = await session.run(feeds);
