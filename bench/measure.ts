@@ -1,7 +1,8 @@
 /**
  * Runs one workload on every system: each is prepared (untimed), checked against the reference
  * output and warmed up; then the timed samples are taken in ROUNDS rounds that visit every system
- * in turn (the order rotating), and each system's median is over all its samples. The dev machine
+ * in turn (the order rotating), and each system's median is over all its samples. Systems marked
+ * `exclusive` (their threads spin while they exist) are then timed one at a time, alone. The dev machine
  * is shared and its speed drifts by up to 2x over minutes, so timing one system after another
  * would turn that drift into a ratio between systems; interleaving spreads it over all of them.
  */
@@ -221,38 +222,40 @@ export async function measureWorkload(
 ): Promise<WorkloadResult> {
   const ref = await computeReference(w, referencePool.filter((s) => !unavailable.has(s.id)));
   if (ref && !systems.some((s) => s.id === ref.system)) await disposeQuietly(ref.prepared);
-  const slots: (Ready | SystemResult)[] = [];
-  for (const s of systems) {
-    const why = unavailable.get(s.id);
-    slots.push(why !== undefined ? { system: s.id, label: s.label, status: "skipped", note: why } : await readySystem(w, s, ref, opts));
-  }
+  const results = new Map<System, SystemResult>();
   const isReady = (x: Ready | SystemResult): x is Ready => "p" in x;
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = slots.map((_, i) => i).filter((i) => isReady(slots[i]!));
-    // Rotate the order, so no system always runs right after the same neighbour.
-    for (let k = 0; k < order.length; k++) {
-      const i = order[(k + round) % order.length]!;
-      // A pause between turns lets the previous system's spinning threads go to sleep.
-      await new Promise((res) => setTimeout(res, 5));
-      const failed = await timeRound(w, slots[i] as Ready, round);
-      if (failed) {
-        await disposeQuietly((slots[i] as Ready).p);
-        slots[i] = failed;
+  /** Prepares `group`, times it in interleaved rounds, frees it. */
+  const timeTogether = async (group: readonly System[]): Promise<void> => {
+    const slots: (Ready | SystemResult)[] = [];
+    for (const s of group) {
+      const why = unavailable.get(s.id);
+      slots.push(why !== undefined ? { system: s.id, label: s.label, status: "skipped", note: why } : await readySystem(w, s, ref, opts));
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = slots.map((_, i) => i).filter((i) => isReady(slots[i]!));
+      // Rotate the order, so no system always runs right after the same neighbour.
+      for (let k = 0; k < order.length; k++) {
+        const i = order[(k + round) % order.length]!;
+        // A pause between turns lets the previous system's threads go to sleep.
+        await new Promise((res) => setTimeout(res, 5));
+        const failed = await timeRound(w, slots[i] as Ready, round);
+        if (failed) {
+          await disposeQuietly((slots[i] as Ready).p);
+          slots[i] = failed;
+        }
       }
     }
-  }
-  const results: SystemResult[] = [];
-  for (const x of slots) {
-    if (!isReady(x)) {
-      results.push(x);
-      continue;
+    for (const [k, x] of slots.entries()) {
+      results.set(group[k]!, isReady(x) ? finished(w, x) : x);
+      if (isReady(x)) await disposeQuietly(x.p);
     }
-    results.push(finished(w, x));
-    await disposeQuietly(x.p);
-  }
-  const fnTime = results.find((r) => r.system === "st-fn" && r.status === "ok")?.medianMs;
-  if (fnTime !== undefined) for (const r of results) if (r.medianMs !== undefined) r.ratio = r.medianMs / fnTime;
+  };
+  await timeTogether(systems.filter((s) => !s.exclusive));
+  for (const s of systems.filter((x) => x.exclusive)) await timeTogether([s]);
+  const ordered = systems.map((s) => results.get(s)!);
+  const fnTime = ordered.find((r) => r.system === "st-fn" && r.status === "ok")?.medianMs;
+  if (fnTime !== undefined) for (const r of ordered) if (r.medianMs !== undefined) r.ratio = r.medianMs / fnTime;
   if (sink === 0.123456789) console.log(""); // keeps `sink` observable
-  const out: WorkloadResult = { id: w.id, group: w.group, title: w.title, callsPerSample: w.callsPerSample, micro: w.micro, results };
+  const out: WorkloadResult = { id: w.id, group: w.group, title: w.title, callsPerSample: w.callsPerSample, micro: w.micro, results: ordered };
   return { ...out, ...(w.flops === undefined ? {} : { flops: w.flops }), ...(ref ? { reference: ref.system } : {}) };
 }

@@ -108,7 +108,6 @@ export function ortSystem(threads: number): System {
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
-    extra: { session: { intra_op: { allow_spinning: "0" } } },
   } as const;
   const runOnce = async (session: Session, feeds: Record<string, OrtTensor>): Promise<Float32Array> => {
     const out = await session.run(feeds);
@@ -120,6 +119,7 @@ export function ortSystem(threads: number): System {
   return {
     id: `ort-${threads}t`,
     label: `onnxruntime-node ${threads} thread${threads === 1 ? "" : "s"}`,
+    exclusive: threads > 1,
     load: async () => {
       ortModule ??= import("onnxruntime-node");
       ort = await ortModule;

@@ -67,6 +67,12 @@ export interface System {
   /** Short id used on the command line and in result files. */
   readonly id: string;
   readonly label: string;
+  /**
+   * Timed alone, after the interleaved systems, with nothing else prepared: onnxruntime's
+   * intra-op threads keep spinning while a session exists, and would take a core from every
+   * system timed beside it (its non-spinning mode makes its own small calls slower instead).
+   */
+  readonly exclusive?: boolean;
   /** Loads the library (dynamic import, backend init). Throws when the peer cannot load. */
   load(): Promise<void>;
   /** The installed package version (after load), for the result file. */
