@@ -72,6 +72,7 @@ export function tfjsSystem(backend: "cpu" | "wasm"): System {
   return {
     id: `tfjs-${backend}`,
     label: `tfjs ${backend}`,
+    exclusive: backend === "cpu",
     load: async () => {
       tf = await loadCore();
       await loadBackend(tf, backend);

@@ -108,6 +108,10 @@ function symtensorSystem(compiled: boolean, threads?: number): System {
   const suffix = threads === undefined ? "" : `-${threads}t`;
   return {
     id: (compiled ? "st-fn" : "st-eager") + suffix,
+    // Eager code drops its intermediates undisposed; they hold WebAssembly memory until the
+    // collector and the event loop return it, so other symtensor systems timed beside it would
+    // find the resident budget spent.
+    exclusive: !compiled,
     label: (compiled ? "symtensor fn" : "symtensor eager") + (threads === undefined ? ` (${defaultThreads} threads)` : ` (${threads} thread${threads === 1 ? "" : "s"})`),
     load: async () => {},
     version: () => st.VERSION,

@@ -68,9 +68,12 @@ export interface System {
   readonly id: string;
   readonly label: string;
   /**
-   * Timed alone, after the interleaved systems, with nothing else prepared: onnxruntime's
-   * intra-op threads keep spinning while a session exists, and would take a core from every
-   * system timed beside it (its non-spinning mode makes its own small calls slower instead).
+   * Timed alone, after the interleaved systems, with nothing else prepared, because it would take
+   * a core from every system timed beside it: onnxruntime's intra-op threads keep spinning while
+   * a session exists (its non-spinning mode makes its own small calls slower instead), and
+   * tfjs-cpu's calls leave so much garbage that V8's concurrent marking threads run through the
+   * next system's turn (symtensor's 2-thread softmax: 0.42 ms beside it 0.66 ms); symtensor
+   * eager's undisposed intermediates fill the WebAssembly memory budget the fn systems share.
    */
   readonly exclusive?: boolean;
   /** Loads the library (dynamic import, backend init). Throws when the peer cannot load. */
