@@ -153,6 +153,32 @@ class Asm {
     this.get(x);
     this.f.f32x4.add();
   }
+  /**
+   * Multiplies the float32 vector on the stack by 2^n (n: i32 lanes in local `n`) as two
+   * exponent-bit factors 2^(n >> 1) * 2^(n - (n >> 1)), each a normal float for n in [-252, 254],
+   * so results from denormals to infinity get one rounding (the last multiply).
+   */
+  mulPow2(n: number): void {
+    const f = this.f;
+    const n1 = this.tmp();
+    this.get(n);
+    f.i32.const(1);
+    f.i32x4.shrS();
+    f.localTee(n1);
+    this.ki(127);
+    f.i32x4.add();
+    f.i32.const(23);
+    f.i32x4.shl();
+    f.f32x4.mul();
+    this.get(n);
+    this.get(n1);
+    f.i32x4.sub();
+    this.ki(127);
+    f.i32x4.add();
+    f.i32.const(23);
+    f.i32x4.shl();
+    f.f32x4.mul();
+  }
   /** Pushes the sign bit of local `x` (as a v128 with only bit 31 of each lane possibly set). */
   signOf(x: number): void {
     this.get(x);
@@ -256,31 +282,13 @@ function emitExpScaled(a: Asm, x: number, scale: number): void {
   f.f32x4.add();
   a.k(1);
   f.f32x4.add();
-  // scale by 2^n = 2^n1 * 2^n2 with n1 = n >> 1, n2 = n - n1
-  const n1 = a.tmp();
-  a.get(n);
   if (scale !== 0) {
+    a.get(n);
     a.ki(scale);
     f.i32x4.add();
     a.set(n);
-    a.get(n);
   }
-  f.i32.const(1);
-  f.i32x4.shrS();
-  f.localTee(n1);
-  a.ki(127);
-  f.i32x4.add();
-  f.i32.const(23);
-  f.i32x4.shl();
-  f.f32x4.mul();
-  a.get(n);
-  a.get(n1);
-  f.i32x4.sub();
-  a.ki(127);
-  f.i32x4.add();
-  f.i32.const(23);
-  f.i32x4.shl();
-  f.f32x4.mul();
+  a.mulPow2(n);
 }
 
 /**
@@ -364,20 +372,7 @@ function emitLogCore(a: Asm, fl: number, fe: number): void {
 function emitLogSplit(a: Asm, x: number, denormals = true): { fl: number; fe: number; e: number } {
   const { f } = a;
   if (!denormals) {
-    a.get(x);
-    a.ki(0x3f3504f3);
-    f.i32x4.sub();
-    f.i32.const(23);
-    f.i32x4.shrS();
-    const e = a.save();
-    a.get(x);
-    a.get(e);
-    f.i32.const(23);
-    f.i32x4.shl();
-    f.i32x4.sub();
-    a.k(1);
-    f.f32x4.sub();
-    const fl = a.save();
+    const { e, fl } = emitMantissaSplit(a, x);
     a.get(e);
     f.f32x4.convertI32x4S();
     return { fl, fe: a.save(), e };
@@ -395,21 +390,7 @@ function emitLogSplit(a: Asm, x: number, denormals = true): { fl: number; fe: nu
   a.get(tiny);
   f.v128.bitselect();
   const xs = a.save();
-  // e = (bits(xs) - bits(sqrt(1/2))) >> 23; m = bits(xs) - (e << 23)
-  a.get(xs);
-  a.ki(0x3f3504f3);
-  f.i32x4.sub();
-  f.i32.const(23);
-  f.i32x4.shrS();
-  const e = a.save();
-  a.get(xs);
-  a.get(e);
-  f.i32.const(23);
-  f.i32x4.shl();
-  f.i32x4.sub();
-  a.k(1);
-  f.f32x4.sub();
-  const fl = a.save();
+  const { e, fl } = emitMantissaSplit(a, xs);
   a.get(e);
   a.get(tiny);
   a.ki(-23);
@@ -418,6 +399,25 @@ function emitLogSplit(a: Asm, x: number, denormals = true): { fl: number; fe: nu
   f.f32x4.convertI32x4S();
   const fe = a.save();
   return { fl, fe, e };
+}
+
+/** e = (bits(x) - bits(sqrt(1/2))) >> 23 and fl = m - 1 with m = bits(x) - (e << 23), in [sqrt(1/2), sqrt(2)). */
+function emitMantissaSplit(a: Asm, x: number): { e: number; fl: number } {
+  const { f } = a;
+  a.get(x);
+  a.ki(0x3f3504f3);
+  f.i32x4.sub();
+  f.i32.const(23);
+  f.i32x4.shrS();
+  const e = a.save();
+  a.get(x);
+  a.get(e);
+  f.i32.const(23);
+  f.i32x4.shl();
+  f.i32x4.sub();
+  a.k(1);
+  f.f32x4.sub();
+  return { e, fl: a.save() };
 }
 
 /**
@@ -814,24 +814,7 @@ function emitExpm1(a: Asm, x: number): void {
   a.get(p);
   a.k(1);
   f.f32x4.add();
-  const n1 = a.tmp();
-  a.get(n);
-  f.i32.const(1);
-  f.i32x4.shrS();
-  f.localTee(n1);
-  a.ki(127);
-  f.i32x4.add();
-  f.i32.const(23);
-  f.i32x4.shl();
-  f.f32x4.mul();
-  a.get(n);
-  a.get(n1);
-  f.i32x4.sub();
-  a.ki(127);
-  f.i32x4.add();
-  f.i32.const(23);
-  f.i32x4.shl();
-  f.f32x4.mul();
+  a.mulPow2(n);
   a.get(n);
   a.ki(24);
   f.i32x4.leS();
@@ -1077,24 +1060,7 @@ function emitPow(a: Asm, x: number, y: number): void {
   a.get(nh[1]!);
   f.i8x16.shuffle(lohi);
   const n = a.save();
-  const n1 = a.tmp();
-  a.get(n);
-  f.i32.const(1);
-  f.i32x4.shrS();
-  f.localTee(n1);
-  a.ki(127);
-  f.i32x4.add();
-  f.i32.const(23);
-  f.i32x4.shl();
-  f.f32x4.mul();
-  a.get(n);
-  a.get(n1);
-  f.i32x4.sub();
-  a.ki(127);
-  f.i32x4.add();
-  f.i32.const(23);
-  f.i32x4.shl();
-  f.f32x4.mul();
+  a.mulPow2(n);
   const res = a.save();
   // x = +-0 or +-inf: inf when (|x| = inf) == (y > 0), else 0
   a.k(Infinity);
