@@ -207,24 +207,17 @@ function emitRun(f: FunctionBuilder, R: number, C: number, tr: number, tc: numbe
   f.forRange(item, { local: BEGIN }, { local: END }, 1, () => {
     // Batch element and row tile of this item; xb, yb point at the batch element's matrices.
     const matBytes = 4 * R * C;
-    f.localGet(ARGS);
-    f.i32.load(0, 4);
-    f.localGet(item);
-    f.i32.const(tilesR);
-    f.i32.divU();
-    f.i32.const(matBytes);
-    f.i32.mul();
-    f.i32.add();
-    f.localSet(xb);
-    f.localGet(ARGS);
-    f.i32.load(4, 4);
-    f.localGet(item);
-    f.i32.const(tilesR);
-    f.i32.divU();
-    f.i32.const(matBytes);
-    f.i32.mul();
-    f.i32.add();
-    f.localSet(yb);
+    for (const [argOffset, base] of [[0, xb], [4, yb]] as const) {
+      f.localGet(ARGS);
+      f.i32.load(argOffset, 4);
+      f.localGet(item);
+      f.i32.const(tilesR);
+      f.i32.divU();
+      f.i32.const(matBytes);
+      f.i32.mul();
+      f.i32.add();
+      f.localSet(base);
+    }
     f.localGet(item);
     f.i32.const(tilesR);
     f.i32.remU();
