@@ -22,6 +22,7 @@ import { broadcastStrides, sizeOf, stridesOf } from "../../ir/shape.js";
 import { formatType, sameShape, sameType, type TensorType } from "../../ir/types.js";
 import { collapse, groupLevel, loopNest, type OffsetGroup } from "./codegen-loops.js";
 import { type MatmulInto, matmulInto } from "./codegen-matmul.js";
+import { LruCache } from "../lru-cache.js";
 
 
 /** A value inside a kernel body: one of the kernel's input arrays, or the result of body node `index`. */
@@ -508,31 +509,24 @@ export function hash53(s: string): string {
 
 /** Most kernels kept; past it the least recently used is dropped (a retraced shape is a new kernel). */
 export const KERNEL_CACHE_LIMIT = 2048;
-const CACHE = new Map<string, CompiledKernel>();
-const stats = { hits: 0, misses: 0 };
+const CACHE = new LruCache<CompiledKernel>(KERNEL_CACHE_LIMIT);
 
 /** Kernel cache counters, for tests and benchmarks. */
 export function kernelCacheStats(): { readonly size: number; readonly hits: number; readonly misses: number } {
-  return { size: CACHE.size, hits: stats.hits, misses: stats.misses };
+  return CACHE.stats();
 }
 
 export function clearKernelCache(): void {
   CACHE.clear();
-  stats.hits = 0;
-  stats.misses = 0;
 }
 
 /** The kernel for `spec`, generated and compiled on first use; `where` prefixes error messages. */
 export function compileKernel(spec: KernelSpec, where: string): CompiledKernel {
   const key = specKey(spec);
-  const hit = CACHE.get(key);
-  if (hit) {
-    stats.hits++;
-    // Map order is insertion order: re-inserting marks the kernel as recently used.
-    CACHE.delete(key);
-    CACHE.set(key, hit);
-    return hit;
-  }
+  return CACHE.getOrCreate(key, () => generateKernel(spec, key, where));
+}
+
+function generateKernel(spec: KernelSpec, key: string, where: string): CompiledKernel {
   checkSpec(spec, where);
   const gen = spec.kind === "elementwise" ? genElementwise(spec, where) : spec.kind === "reduce" ? genReduce(spec, where) : genMatmul(spec, where);
   const hash = hash53(key);
@@ -553,9 +547,5 @@ export function compileKernel(spec: KernelSpec, where: string): CompiledKernel {
     // A template that does not parse is a bug in an op definition, reported with the source.
     throw new ValueError(`${where}: generated kernel does not compile (${err instanceof Error ? err.message : String(err)}):\n${source}`);
   }
-  const kernel: CompiledKernel = { key, hash, source, fn, scratchBytes: gen.scratchBytes, inPlace: gen.inPlace };
-  stats.misses++;
-  CACHE.set(key, kernel);
-  if (CACHE.size > KERNEL_CACHE_LIMIT) CACHE.delete(CACHE.keys().next().value!);
-  return kernel;
+  return { key, hash, source, fn, scratchBytes: gen.scratchBytes, inPlace: gen.inPlace };
 }

@@ -602,6 +602,18 @@ export class BodyEmitter {
   }
 }
 
+/** Loads a splat of the element at the address pushed by `addr` into local `into`, in register form. */
+export function loadSplat(f: FunctionBuilder, d: DType, addr: () => void, into: number): void {
+  addr();
+  if (elemBytes(d) === 4) f.v128.load32Splat();
+  else {
+    f.i32.load8U();
+    f.i32x4.splat();
+    toRegister(f, d);
+  }
+  f.localSet(into);
+}
+
 /** Splits the i32 in local `v` into indices over `sizes` (last fastest) into `into` (locals). */
 export function divmod(f: FunctionBuilder, v: number, sizes: readonly number[], into: readonly number[], t: number): void {
   if (sizes.length === 0) return;

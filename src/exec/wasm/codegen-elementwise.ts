@@ -26,6 +26,7 @@ import {
   elemBytes,
   lanesOf,
   loadLane,
+  loadSplat,
   narrowForStore,
   needed,
   nodeSupported,
@@ -133,18 +134,6 @@ const END = 2;
 function argPtr(f: FunctionBuilder, slot: number): void {
   f.localGet(ARGS);
   f.i32.load(4 * slot);
-}
-
-/** Loads a splat of the element at the address pushed by `addr` into the input's local, in register form. */
-function loadSplat(f: FunctionBuilder, d: Arr["dtype"], addr: () => void, into: number): void {
-  addr();
-  if (elemBytes(d) === 4) f.v128.load32Splat();
-  else {
-    f.i32.load8U();
-    f.i32x4.splat();
-    toRegister(f, d);
-  }
-  f.localSet(into);
 }
 
 /** Loads four consecutive elements at the address pushed by `addr` into `into`, in register form. */

@@ -29,7 +29,7 @@ import type { KernelSpec } from "../cpu/codegen-fused.js";
 import { specKey } from "../cpu/codegen-fused.js";
 import { collapse } from "../cpu/codegen-loops.js";
 import { kernelMemory, type WasmKernelPlan } from "./abi.js";
-import { BodyEmitter, divmod, elemBytes, isInput, lanesOf, loadLane, narrowForStore, needed, nodeSupported, refDType, refShape, storeLane, toRegister, vmathFnOf, widenLoaded } from "./codegen-body.js";
+import { BodyEmitter, divmod, elemBytes, isInput, lanesOf, loadLane, loadSplat, narrowForStore, needed, nodeSupported, refDType, refShape, storeLane, toRegister, vmathFnOf, widenLoaded } from "./codegen-body.js";
 import { emitGuarded, stridesWithin } from "./codegen-elementwise.js";
 import { type FunctionBuilder, ModuleBuilder } from "./emit.js";
 
@@ -189,17 +189,6 @@ function address(f: FunctionBuilder, base: () => void, a: { dtype: DType; stride
     }
     f.i32.add();
   });
-}
-
-function loadSplat(f: FunctionBuilder, d: DType, addr: () => void, into: number): void {
-  addr();
-  if (elemBytes(d) === 4) f.v128.load32Splat();
-  else {
-    f.i32.load8U();
-    f.i32x4.splat();
-    toRegister(f, d);
-  }
-  f.localSet(into);
 }
 
 /** Loads `lanes` elements (stride `step` bytes) at the address in local `p` + offset into `into`, register form. */

@@ -9,6 +9,7 @@ import { sizeOf } from "../../ir/shape.js";
 import type { TensorType } from "../../ir/types.js";
 import { type CompiledKernel, hash53, type KernelSpec, specKey } from "../cpu/codegen-fused.js";
 import type { SlotAllocator } from "../cpu/memory-plan.js";
+import { LruCache } from "../lru-cache.js";
 import type { WasmKernelPlan } from "./abi.js";
 import { wasmElementwisePlan } from "./codegen-elementwise.js";
 import { wasmReducePlan } from "./codegen-reduce.js";
@@ -29,8 +30,8 @@ export type WasmMode = "auto" | "always" | "never";
 export const WASM_MIN_ELEMENTS = 4096;
 
 /** Plans by spec (null: no generator takes it), least recently used dropped past the limit. */
-const plans = new Map<string, WasmKernelPlan | null>();
 const PLAN_CACHE_LIMIT = 2048;
+const plans = new LruCache<WasmKernelPlan | null>(PLAN_CACHE_LIMIT);
 
 /**
  * Forgets every generated plan and compiled module, so the next compile generates and compiles
@@ -43,16 +44,7 @@ export function clearWasmPlanCache(): void {
 
 function planFor(spec: KernelSpec, shared: boolean): WasmKernelPlan | undefined {
   const key = `${shared ? "s" : "u"}|${specKey(spec)}`;
-  let plan = plans.get(key);
-  if (plan === undefined) {
-    const opts = { shared };
-    plan = generate(spec, opts) ?? null;
-    if (plans.size >= PLAN_CACHE_LIMIT) plans.delete(plans.keys().next().value!);
-  } else {
-    plans.delete(key);
-  }
-  plans.set(key, plan);
-  return plan ?? undefined;
+  return plans.getOrCreate(key, () => generate(spec, { shared }) ?? null) ?? undefined;
 }
 
 function generate(spec: KernelSpec, opts: { shared: boolean }): WasmKernelPlan | undefined {
@@ -97,12 +89,7 @@ export function wasmOpKernelFor(op: string, inputs: readonly TensorType[], attrs
   for (const t of [...inputs, ...outputs]) elements += sizeOf(t.shape);
   if (mode === "auto" && elements < WASM_MIN_ELEMENTS) return undefined;
   const key = `${rt.shared ? "s" : "u"}|${op}|${JSON.stringify([inputs, attrs, outputs])}`;
-  let plan = plans.get(key);
-  if (plan === undefined) {
-    plan = make(inputs, attrs, outputs, { shared: rt.shared }) ?? null;
-    if (plans.size >= PLAN_CACHE_LIMIT) plans.delete(plans.keys().next().value!);
-    plans.set(key, plan);
-  }
+  const plan = plans.getOrCreate(key, () => make(inputs, attrs, outputs, { shared: rt.shared }) ?? null);
   return plan ? asKernel(plan, inputs, outputs) : undefined;
 }
 

@@ -12,11 +12,12 @@ import type { HostBuffer } from "../backend.js";
 import { isGeneratedReduction, type KernelSpec, specKey } from "../cpu/codegen-fused.js";
 import { hasWasmOpKernel, WASM_MIN_ELEMENTS, wasmKernelFor, wasmOpKernelFor } from "./compile-hooks.js";
 import { allocateTensorData, type WasmKernelFn } from "./executor.js";
+import { LruCache } from "../lru-cache.js";
 import { getWasmRuntime } from "./runtime.js";
 
 const CACHE_LIMIT = 512;
 /** Kernel functions by spec key; null: no WebAssembly kernel for that spec. */
-const kernels = new Map<string, WasmKernelFn | null>();
+const kernels = new LruCache<WasmKernelFn | null>(CACHE_LIMIT);
 
 function kindOf(op: OpDef): KernelSpec["kind"] | undefined {
   if (op.kind === "elementwise") return "elementwise";
@@ -37,12 +38,7 @@ export function executeEagerWasm(op: OpDef, inputs: readonly HostBuffer[], attrs
   const types = inputs.map((b) => b.type);
   const spec: KernelSpec | undefined = kind && { kind, inputs: types, nodes: [{ op, operands: types.map((_, k) => ({ input: k })), attrs, type: out }], yields: [{ node: 0 }], outputs: [out] };
   const key = spec ? specKey(spec) : `${op.name}|${JSON.stringify([types, attrs, out])}`;
-  let fn = kernels.get(key);
-  if (fn === undefined) {
-    fn = (spec ? wasmKernelFor(spec, "always") : wasmOpKernelFor(op.name, types, attrs, outTypes, "always"))?.fn ?? null;
-    if (kernels.size >= CACHE_LIMIT) kernels.delete(kernels.keys().next().value!);
-    kernels.set(key, fn);
-  }
+  const fn = kernels.getOrCreate(key, () => (spec ? wasmKernelFor(spec, "always") : wasmOpKernelFor(op.name, types, attrs, outTypes, "always"))?.fn ?? null);
   if (fn === null) return undefined;
   const result = allocateTensorData(out.dtype, sizeOf(out.shape), false);
   const env = [...inputs.map((b) => b.data), result];

@@ -20,6 +20,7 @@ import { genMatmul } from "./codegen-matmul.js";
 import { genOp } from "./codegen-ops.js";
 import { genReduce } from "./codegen-reduce.js";
 import { hash53, storageType } from "./wgsl-common.js";
+import { LruCache } from "../lru-cache.js";
 
 export interface WgslLimits {
   maxComputeWorkgroupSizeX: number;
@@ -64,17 +65,15 @@ export function gpuByteSize(t: TensorType): number {
 
 /** Most kernels kept; past it the least recently used is dropped. */
 export const WGSL_CACHE_LIMIT = 2048;
-const CACHE = new Map<string, WgslKernel>();
-const stats = { hits: 0, misses: 0 };
+/** `null`: the GPU has no kernel for that library op. */
+const CACHE = new LruCache<WgslKernel | null>(WGSL_CACHE_LIMIT);
 
 export function wgslCacheStats(): { readonly size: number; readonly hits: number; readonly misses: number } {
-  return { size: CACHE.size, hits: stats.hits, misses: stats.misses };
+  return CACHE.stats();
 }
 
 export function clearWgslCache(): void {
   CACHE.clear();
-  stats.hits = 0;
-  stats.misses = 0;
 }
 
 function limitsKey(l: WgslLimits): string {
@@ -88,29 +87,15 @@ function limitsKey(l: WgslLimits): string {
   ].join(",");
 }
 
-function lookup(key: string): WgslKernel | undefined {
-  const hit = CACHE.get(key);
-  if (hit) {
-    stats.hits++;
-    // Map order is insertion order: re-inserting marks the kernel as recently used.
-    CACHE.delete(key);
-    CACHE.set(key, hit);
-  }
-  return hit;
-}
-
-function store(key: string, made: Omit<WgslKernel, "key" | "hash">, limits: WgslLimits, where: string): WgslKernel {
+/** Checks a generated kernel against the device limits and names it. */
+function finish(key: string, made: Omit<WgslKernel, "key" | "hash">, limits: WgslLimits, where: string): WgslKernel {
   const maxBuffers = limits.maxStorageBuffersPerShaderStage ?? 8;
   for (const p of made.passes) {
     if (p.bindings.length > maxBuffers) {
       throw new ValueError(`${where}: a pass binds ${p.bindings.length} storage buffers, more than the device allows per shader stage (${maxBuffers}); request a higher maxStorageBuffersPerShaderStage or split the kernel`);
     }
   }
-  const kernel: WgslKernel = { key, hash: hash53(key), ...made };
-  stats.misses++;
-  CACHE.set(key, kernel);
-  if (CACHE.size > WGSL_CACHE_LIMIT) CACHE.delete(CACHE.keys().next().value!);
-  return kernel;
+  return { key, hash: hash53(key), ...made };
 }
 
 /** Checks that each tensor fits one storage binding (4 bytes per element). */
@@ -127,12 +112,13 @@ function checkSizes(types: readonly TensorType[], limits: WgslLimits, where: str
 export function generateWgsl(spec: KernelSpec, limits: WgslLimits): WgslKernel {
   const key = `wgsl:${specKey(spec)}|${limitsKey(limits)}`;
   const where = `webgpu ${spec.kind} kernel (${spec.outputs.map(formatType).join(", ")})`;
-  const hit = lookup(key);
-  if (hit) return hit;
-  checkSpec(spec, where);
-  checkSizes([...spec.inputs, ...spec.outputs], limits, where);
-  const made = spec.kind === "elementwise" ? genElementwise(spec, limits, where) : spec.kind === "reduce" ? genReduce(spec, limits, where) : genMatmul(spec, limits, where);
-  return store(key, made, limits, where);
+  const kernel = CACHE.getOrCreate(key, () => {
+    checkSpec(spec, where);
+    checkSizes([...spec.inputs, ...spec.outputs], limits, where);
+    const made = spec.kind === "elementwise" ? genElementwise(spec, limits, where) : spec.kind === "reduce" ? genReduce(spec, limits, where) : genMatmul(spec, limits, where);
+    return finish(key, made, limits, where);
+  });
+  return kernel!; // only library-op keys ("wgsl-op:") hold null
 }
 
 /**
@@ -144,12 +130,13 @@ export function generateWgsl(spec: KernelSpec, limits: WgslLimits): WgslKernel {
 export function generateOpWgsl(op: OpDef, inputs: readonly TensorType[], attrs: Attrs, outputs: readonly TensorType[], limits: WgslLimits): WgslKernel | undefined {
   const where = `webgpu ${op.name} (${outputs.map(formatType).join(", ")} <- ${inputs.map(formatType).join(", ")})`;
   const key = `wgsl-op:${JSON.stringify([op.name, inputs.map(formatType), canonical(attrs), outputs.map(formatType)])}|${limitsKey(limits)}`;
-  const hit = lookup(key);
-  if (hit) return hit;
-  for (const t of [...inputs, ...outputs]) storageType(t.dtype, where);
-  checkSizes([...inputs, ...outputs], limits, where);
-  const made = genOp(op, inputs, attrs, outputs, limits, where);
-  return made === undefined ? undefined : store(key, made, limits, where);
+  const kernel = CACHE.getOrCreate(key, () => {
+    for (const t of [...inputs, ...outputs]) storageType(t.dtype, where);
+    checkSizes([...inputs, ...outputs], limits, where);
+    const made = genOp(op, inputs, attrs, outputs, limits, where);
+    return made === undefined ? null : finish(key, made, limits, where);
+  });
+  return kernel ?? undefined;
 }
 
 function canonical(v: unknown): unknown {
